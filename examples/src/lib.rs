@@ -1,0 +1,2 @@
+//! Shared helpers for the example programs.
+#![forbid(unsafe_code)]
