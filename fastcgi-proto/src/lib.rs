@@ -49,6 +49,7 @@ mod wire;
 mod error;
 mod params;
 mod record;
+pub mod server;
 mod status;
 mod stream;
 
