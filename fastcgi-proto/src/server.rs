@@ -1,0 +1,529 @@
+//! Application side: a sans-IO connection from a web server.
+//!
+//! Feed received bytes with [`Connection::handle_bytes`], take events with
+//! [`Connection::poll_event`], answer with [`Connection::stdout`],
+//! [`Connection::stderr`] and [`Connection::end_request`], and send what
+//! [`Connection::poll_transmit`] returns. No sockets, no clock.
+//!
+//! How each peer action is handled:
+//!
+//! | input | outcome |
+//! |---|---|
+//! | version ≠ 1, fixed-size body of the wrong length | [`ServerError::Decode`] (fatal) |
+//! | GET_VALUES (id 0) | GET_VALUES_RESULT from [`Config`], unknown names omitted |
+//! | other type on id 0 | UNKNOWN_TYPE reply |
+//! | BEGIN_REQUEST on an active id | [`ServerError::RequestActive`] (fatal) |
+//! | BEGIN_REQUEST beyond `max_concurrent_requests` | END_REQUEST CANT_MPX_CONN (limit 1) or OVERLOADED |
+//! | BEGIN_REQUEST with a role other than 1..=3 | END_REQUEST UNKNOWN_ROLE |
+//! | any record for an inactive id (except BEGIN) | ignored (spec §4.1) |
+//! | ABORT_REQUEST for an active id | [`Event::Abort`]; the application still ends the request |
+//! | STDIN/DATA before the PARAMS end, PARAMS after it, DATA for a non-FILTER, data after a stream's end, STDOUT/STDERR/END_REQUEST from the web server | [`ServerError::Unexpected`] (fatal) |
+//! | params over `max_params_len` / `max_params`, truncated pair | [`ServerError::Params`] (fatal) |
+//! | unknown type on an active id | ignored |
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::{
+    Body, DecodeError, EncodeError, EndRequest, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
+    Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, Record, RecordLayout, RecordType,
+    Role, Status, StreamWriter, encode_pairs, encode_record,
+};
+
+/// Default `max_buffered`: 256 KiB of unpolled body data.
+pub const DEFAULT_MAX_BUFFERED: usize = 256 * 1024;
+/// Largest possible record on the wire.
+pub const MAX_RECORD_LEN: usize = 8 + 65535 + 255;
+
+/// Connection configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Requests in flight on one connection (1: no multiplexing).
+    pub max_concurrent_requests: usize,
+    /// Advertised as `FCGI_MAX_CONNS`.
+    pub max_conns: usize,
+    /// Limits on each PARAMS stream.
+    pub params: ParamsLimits,
+    /// Unpolled STDIN/DATA bytes above which input is no longer accepted.
+    pub max_buffered: usize,
+    /// Record alignment of output (0 or 1: none).
+    pub align: u16,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 1,
+            max_conns: 1,
+            params: ParamsLimits::default(),
+            max_buffered: DEFAULT_MAX_BUFFERED,
+            align: 8,
+        }
+    }
+}
+
+/// What the web server did.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// BEGIN_REQUEST accepted.
+    Request {
+        /// Request id.
+        id: u16,
+        /// Role.
+        role: Role,
+        /// Whether the web server keeps the connection open.
+        keep_conn: bool,
+    },
+    /// All params arrived.
+    Params {
+        /// Request id.
+        id: u16,
+        /// The pairs.
+        params: Params,
+    },
+    /// STDIN bytes.
+    Stdin {
+        /// Request id.
+        id: u16,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// STDIN ended.
+    StdinEnd {
+        /// Request id.
+        id: u16,
+    },
+    /// DATA bytes (FILTER).
+    Data {
+        /// Request id.
+        id: u16,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// DATA ended.
+    DataEnd {
+        /// Request id.
+        id: u16,
+    },
+    /// ABORT_REQUEST: end the request soon with [`Connection::end_request`].
+    Abort {
+        /// Request id.
+        id: u16,
+    },
+}
+
+/// A fatal protocol violation by the web server.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ServerError {
+    /// Framing error.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// BEGIN_REQUEST for an id already active.
+    #[error("BEGIN_REQUEST for active request {id}")]
+    RequestActive {
+        /// Request id.
+        id: u16,
+    },
+    /// A record not allowed in the request's current state.
+    #[error("unexpected {record_type:?} for request {id}")]
+    Unexpected {
+        /// Request id.
+        id: u16,
+        /// Record type.
+        record_type: RecordType,
+    },
+    /// The PARAMS stream broke a limit or was malformed.
+    #[error("request {id} params: {error}")]
+    Params {
+        /// Request id.
+        id: u16,
+        /// What was wrong.
+        error: DecodeError,
+    },
+}
+
+/// Misuse of the output calls.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    /// The id is not an active request.
+    #[error("request {id} is not active")]
+    NotActive {
+        /// Request id.
+        id: u16,
+    },
+    /// Encoding failed.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Params,
+    Body,
+}
+
+#[derive(Debug)]
+struct Req {
+    role: Role,
+    keep_conn: bool,
+    phase: Phase,
+    params: Option<ParamsDecoder>,
+    stdin_done: bool,
+    data_done: bool,
+    stderr_used: bool,
+}
+
+/// The application side of one FastCGI connection.
+///
+/// ```
+/// use fastcgi_proto::server::{Connection, Config, Event};
+/// use fastcgi_proto::Role;
+/// let mut c = Connection::new(Config::default());
+/// let wire = b"\x01\x01\x00\x01\x00\x08\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+///              \x01\x04\x00\x01\x00\x00\x00\x00\x01\x05\x00\x01\x00\x00\x00\x00";
+/// assert_eq!(c.handle_bytes(wire).unwrap(), wire.len());
+/// assert_eq!(c.poll_event(), Some(Event::Request { id: 1, role: Role::RESPONDER, keep_conn: false }));
+/// assert!(matches!(c.poll_event(), Some(Event::Params { id: 1, .. })));
+/// assert_eq!(c.poll_event(), Some(Event::StdinEnd { id: 1 }));
+/// c.stdout(1, b"Status: 204\r\n\r\n").unwrap();
+/// c.end_request(1, 0).unwrap();
+/// let out = c.poll_transmit().unwrap();
+/// assert_eq!(&out[out.len() - 16..], b"\x01\x03\x00\x01\x00\x08\x00\x00\0\0\0\0\0\0\0\0");
+/// assert!(c.is_closed()); // KEEP_CONN was off
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    inbuf: BytesMut,
+    offset: usize,
+    requests: BTreeMap<u16, Req>,
+    events: VecDeque<Event>,
+    buffered: usize,
+    out: BytesMut,
+    closed: bool,
+}
+
+impl Connection {
+    /// A new connection.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            inbuf: BytesMut::new(),
+            offset: 0,
+            requests: BTreeMap::new(),
+            events: VecDeque::new(),
+            buffered: 0,
+            out: BytesMut::new(),
+            closed: false,
+        }
+    }
+
+    /// Unpolled STDIN/DATA bytes (never above `max_buffered` + one record).
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Bytes held in the input buffer (at most one record).
+    pub fn input_buffered(&self) -> usize {
+        self.inbuf.len()
+    }
+
+    /// Active request ids.
+    pub fn active_requests(&self) -> impl Iterator<Item = u16> + '_ {
+        self.requests.keys().copied()
+    }
+
+    /// Whether the connection should be closed (after an END_REQUEST
+    /// without KEEP_CONN, once [`Connection::poll_transmit`] is drained).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Feeds received bytes; returns how many were taken. Fewer than given
+    /// means back-pressure: poll events, then offer the rest again. After a
+    /// returned error the connection must be closed.
+    pub fn handle_bytes(&mut self, mut src: &[u8]) -> Result<usize, ServerError> {
+        let mut taken = 0;
+        loop {
+            self.process()?;
+            if self.closed || self.buffered >= self.config.max_buffered || src.is_empty() {
+                return Ok(taken);
+            }
+            let need = match Record::parse(&self.inbuf, self.offset)? {
+                Status::Incomplete { needed } => needed.map_or(1, |n| n.get()),
+                Status::Complete(_) => 0,
+            };
+            let n = need.max(1).min(src.len());
+            let (a, b) = src.split_at(n);
+            self.inbuf.extend_from_slice(a);
+            src = b;
+            taken += n;
+        }
+    }
+
+    fn process(&mut self) -> Result<(), ServerError> {
+        while !self.closed {
+            let (header, content, used) = match Record::parse(&self.inbuf, self.offset)? {
+                Status::Complete((r, used)) => (r.header, Bytes::copy_from_slice(r.content), used),
+                Status::Incomplete { .. } => return Ok(()),
+            };
+            let _ = self.inbuf.split_to(used);
+            self.offset += used;
+            self.record(header.record_type, header.request_id, content)?;
+        }
+        Ok(())
+    }
+
+    fn reply(&mut self, ty: RecordType, id: u16, content: &[u8]) {
+        // content is at most 8 bytes or a bounded GET_VALUES_RESULT
+        let _ = encode_record(&mut self.out, ty, id, content, self.config.align);
+    }
+
+    fn end(&mut self, id: u16, app_status: u32, ps: ProtocolStatus) {
+        let body = EndRequest {
+            app_status,
+            protocol_status: ps,
+        }
+        .to_bytes();
+        self.reply(RecordType::END_REQUEST, id, &body);
+    }
+
+    fn record(&mut self, ty: RecordType, id: u16, content: Bytes) -> Result<(), ServerError> {
+        if id == 0 {
+            if ty == RecordType::GET_VALUES {
+                self.get_values(&content);
+            } else {
+                let mut body = [0u8; 8];
+                body[0] = ty.0;
+                self.reply(RecordType::UNKNOWN_TYPE, 0, &body);
+            }
+            return Ok(());
+        }
+        let unexpected = ServerError::Unexpected {
+            id,
+            record_type: ty,
+        };
+        if ty == RecordType::BEGIN_REQUEST {
+            let Body::BeginRequest(b) = Body::parse(ty, &content) else {
+                return Err(unexpected);
+            };
+            if self.requests.contains_key(&id) {
+                return Err(ServerError::RequestActive { id });
+            }
+            if self.requests.len() >= self.config.max_concurrent_requests {
+                let ps = if self.config.max_concurrent_requests <= 1 {
+                    ProtocolStatus::CANT_MPX_CONN
+                } else {
+                    ProtocolStatus::OVERLOADED
+                };
+                self.end(id, 0, ps);
+                return Ok(());
+            }
+            if !matches!(b.role.0, 1..=3) {
+                self.end(id, 0, ProtocolStatus::UNKNOWN_ROLE);
+                return Ok(());
+            }
+            self.requests.insert(
+                id,
+                Req {
+                    role: b.role,
+                    keep_conn: b.keep_conn(),
+                    phase: Phase::Params,
+                    params: Some(ParamsDecoder::new(self.config.params)),
+                    stdin_done: false,
+                    data_done: false,
+                    stderr_used: false,
+                },
+            );
+            self.events.push_back(Event::Request {
+                id,
+                role: b.role,
+                keep_conn: b.keep_conn(),
+            });
+            return Ok(());
+        }
+        let Some(req) = self.requests.get_mut(&id) else {
+            return Ok(());
+        };
+        match ty {
+            RecordType::ABORT_REQUEST => self.events.push_back(Event::Abort { id }),
+            RecordType::PARAMS => {
+                let (Phase::Params, Some(dec)) = (req.phase, req.params.as_mut()) else {
+                    return Err(unexpected);
+                };
+                if content.is_empty() {
+                    let dec = req.params.take().ok_or(unexpected)?;
+                    let params = dec
+                        .finish()
+                        .map_err(|error| ServerError::Params { id, error })?;
+                    req.phase = Phase::Body;
+                    self.events.push_back(Event::Params { id, params });
+                } else {
+                    dec.push(&content)
+                        .map_err(|error| ServerError::Params { id, error })?;
+                }
+            }
+            RecordType::STDIN | RecordType::DATA => {
+                let is_data = ty == RecordType::DATA;
+                let done = if is_data {
+                    req.data_done
+                } else {
+                    req.stdin_done
+                };
+                if req.phase != Phase::Body || (is_data && req.role != Role::FILTER) {
+                    return Err(unexpected);
+                }
+                if done {
+                    return if content.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(unexpected)
+                    };
+                }
+                if content.is_empty() {
+                    if is_data {
+                        req.data_done = true;
+                        self.events.push_back(Event::DataEnd { id });
+                    } else {
+                        req.stdin_done = true;
+                        self.events.push_back(Event::StdinEnd { id });
+                    }
+                } else {
+                    self.buffered += content.len();
+                    let data = content;
+                    self.events.push_back(if is_data {
+                        Event::Data { id, data }
+                    } else {
+                        Event::Stdin { id, data }
+                    });
+                }
+            }
+            RecordType::END_REQUEST
+            | RecordType::STDOUT
+            | RecordType::STDERR
+            | RecordType::GET_VALUES
+            | RecordType::GET_VALUES_RESULT
+            | RecordType::UNKNOWN_TYPE => return Err(unexpected),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn get_values(&mut self, content: &[u8]) {
+        let mpxs = if self.config.max_concurrent_requests > 1 {
+            "1"
+        } else {
+            "0"
+        };
+        let conns = alloc::format!("{}", self.config.max_conns);
+        let reqs = alloc::format!("{}", self.config.max_concurrent_requests);
+        let mut answer: Vec<(&[u8], &[u8])> = Vec::new();
+        for (name, _) in Pairs::new(content).map_while(Result::ok) {
+            let v: &[u8] = match name {
+                n if n == FCGI_MAX_CONNS.as_bytes() => conns.as_bytes(),
+                n if n == FCGI_MAX_REQS.as_bytes() => reqs.as_bytes(),
+                n if n == FCGI_MPXS_CONNS.as_bytes() => mpxs.as_bytes(),
+                _ => continue,
+            };
+            let n: &[u8] = match v {
+                _ if name == FCGI_MAX_CONNS.as_bytes() => FCGI_MAX_CONNS.as_bytes(),
+                _ if name == FCGI_MAX_REQS.as_bytes() => FCGI_MAX_REQS.as_bytes(),
+                _ => FCGI_MPXS_CONNS.as_bytes(),
+            };
+            if !answer.iter().any(|(a, _)| *a == n) {
+                answer.push((n, v));
+            }
+        }
+        let layout = RecordLayout {
+            align: self.config.align,
+            keep_pairs_whole: true,
+        };
+        let _ = encode_pairs(
+            &mut self.out,
+            RecordType::GET_VALUES_RESULT,
+            0,
+            answer.iter().map(|&(n, v)| (n, v)),
+            layout,
+            false,
+        );
+        if answer.is_empty() {
+            self.reply(RecordType::GET_VALUES_RESULT, 0, &[]);
+        }
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.events.pop_front()?;
+        if let Event::Stdin { data, .. } | Event::Data { data, .. } = &e {
+            self.buffered = self.buffered.saturating_sub(data.len());
+        }
+        Some(e)
+    }
+
+    /// Bytes to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    fn writer(&self, ty: RecordType, id: u16) -> Result<StreamWriter, OutputError> {
+        if !self.requests.contains_key(&id) {
+            return Err(OutputError::NotActive { id });
+        }
+        Ok(StreamWriter::new(ty, id).with_align(self.config.align))
+    }
+
+    /// Queues STDOUT bytes (empty input writes nothing).
+    pub fn stdout(&mut self, id: u16, data: &[u8]) -> Result<(), OutputError> {
+        let w = self.writer(RecordType::STDOUT, id)?;
+        w.write(&mut self.out, data);
+        Ok(())
+    }
+
+    /// Queues STDERR bytes (empty input writes nothing).
+    pub fn stderr(&mut self, id: u16, data: &[u8]) -> Result<(), OutputError> {
+        let w = self.writer(RecordType::STDERR, id)?;
+        if !data.is_empty() {
+            if let Some(r) = self.requests.get_mut(&id) {
+                r.stderr_used = true;
+            }
+        }
+        w.write(&mut self.out, data);
+        Ok(())
+    }
+
+    /// Ends the request: the empty STDOUT, the empty STDERR if STDERR was
+    /// used, then END_REQUEST{REQUEST_COMPLETE, app_status}. The id becomes
+    /// inactive; without KEEP_CONN the connection is closed.
+    pub fn end_request(&mut self, id: u16, app_status: u32) -> Result<(), OutputError> {
+        let w = self.writer(RecordType::STDOUT, id)?;
+        let req = self
+            .requests
+            .remove(&id)
+            .ok_or(OutputError::NotActive { id })?;
+        w.finish(&mut self.out);
+        if req.stderr_used {
+            StreamWriter::new(RecordType::STDERR, id).finish(&mut self.out);
+        }
+        self.end(id, app_status, ProtocolStatus::REQUEST_COMPLETE);
+        self.events.retain(
+            |e| !matches!(e, Event::Stdin { id: i, .. } | Event::Data { id: i, .. } if *i == id),
+        );
+        self.buffered = self
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Stdin { data, .. } | Event::Data { data, .. } => data.len(),
+                _ => 0,
+            })
+            .sum();
+        if !req.keep_conn {
+            self.closed = true;
+        }
+        Ok(())
+    }
+}
