@@ -46,6 +46,7 @@ extern crate alloc;
 
 #[macro_use]
 mod wire;
+pub mod client;
 mod error;
 mod params;
 mod record;

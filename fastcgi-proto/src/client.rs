@@ -1,0 +1,302 @@
+//! Web-server side: a sans-IO connection to an application (PHP-FPM,
+//! fcgiwrap, any libfcgi application).
+//!
+//! Start requests with [`Connection::begin`], send params and body, feed
+//! received bytes to [`Connection::handle_bytes`], take [`Event`]s and send
+//! what [`Connection::poll_transmit`] returns.
+//!
+//! END_REQUEST ends STDOUT and STDERR even without their empty records
+//! (PHP-FPM omits them). Records for ids not in flight are a
+//! [`ClientError::UnknownRequest`]; STDOUT/STDERR/END_REQUEST chunks are
+//! streamed, never accumulated.
+
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::{
+    BeginRequest, Body, DecodeError, EncodeError, EndRequest, Params, Record, RecordLayout,
+    RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
+};
+
+/// What the application sent.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// STDOUT bytes.
+    Stdout {
+        /// Request id.
+        id: u16,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// STDERR bytes.
+    Stderr {
+        /// Request id.
+        id: u16,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// END_REQUEST: the request is over, its id free again.
+    End {
+        /// Request id.
+        id: u16,
+        /// Application and protocol status.
+        end: EndRequest,
+    },
+    /// GET_VALUES_RESULT.
+    Values(Params),
+    /// UNKNOWN_TYPE: the application did not know this type.
+    UnknownType(RecordType),
+}
+
+/// A protocol violation by the application (fatal).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Framing error.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A record for an id that is not in flight.
+    #[error("{record_type:?} for request {id}, which is not in flight")]
+    UnknownRequest {
+        /// Request id.
+        id: u16,
+        /// Record type.
+        record_type: RecordType,
+    },
+    /// A record type the application must not send.
+    #[error("unexpected {record_type:?} for request {id}")]
+    Unexpected {
+        /// Request id.
+        id: u16,
+        /// Record type.
+        record_type: RecordType,
+    },
+}
+
+/// Misuse of the request calls.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The id is 0 or already in flight.
+    #[error("request id {id} is 0 or in flight")]
+    BadId {
+        /// Request id.
+        id: u16,
+    },
+    /// The id is not in flight.
+    #[error("request {id} is not in flight")]
+    NotInFlight {
+        /// Request id.
+        id: u16,
+    },
+    /// Encoding failed (a pair over 2³¹−1 bytes).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// The web-server side of one connection.
+///
+/// ```
+/// use fastcgi_proto::client::{Connection, Event};
+/// use fastcgi_proto::{ProtocolStatus, Role};
+/// let mut c = Connection::new();
+/// c.begin(1, Role::RESPONDER, false).unwrap();
+/// c.params(1, [(&b"REQUEST_METHOD"[..], &b"GET"[..])]).unwrap();
+/// c.stdin_end(1).unwrap();
+/// let sent = c.poll_transmit().unwrap();
+/// assert_eq!(&sent[..16], b"\x01\x01\x00\x01\x00\x08\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00");
+/// // PHP-FPM style answer: STDOUT then END_REQUEST, no empty STDOUT
+/// c.handle_bytes(b"\x01\x06\x00\x01\x00\x02\x06\x00hi\0\0\0\0\0\0\
+///                  \x01\x03\x00\x01\x00\x08\x00\x00\0\0\0\0\0\0\0\0").unwrap();
+/// assert!(matches!(c.poll_event(), Some(Event::Stdout { id: 1, .. })));
+/// let Some(Event::End { id: 1, end }) = c.poll_event() else { panic!() };
+/// assert_eq!(end.protocol_status, ProtocolStatus::REQUEST_COMPLETE);
+/// ```
+#[derive(Debug, Default)]
+pub struct Connection {
+    inbuf: BytesMut,
+    offset: usize,
+    in_flight: BTreeSet<u16>,
+    events: VecDeque<Event>,
+    out: BytesMut,
+    align: u16,
+}
+
+impl Connection {
+    /// A new connection padding records to 8 bytes.
+    pub fn new() -> Self {
+        Self {
+            align: 8,
+            ..Self::default()
+        }
+    }
+
+    /// Requests started and not yet ended by END_REQUEST.
+    pub fn in_flight(&self) -> impl Iterator<Item = u16> + '_ {
+        self.in_flight.iter().copied()
+    }
+
+    /// Bytes held in the input buffer (at most one record).
+    pub fn input_buffered(&self) -> usize {
+        self.inbuf.len()
+    }
+
+    /// Sends BEGIN_REQUEST.
+    pub fn begin(&mut self, id: u16, role: Role, keep_conn: bool) -> Result<(), RequestError> {
+        if id == 0 || !self.in_flight.insert(id) {
+            return Err(RequestError::BadId { id });
+        }
+        let body = BeginRequest::new(role, keep_conn).to_bytes();
+        encode_record(
+            &mut self.out,
+            RecordType::BEGIN_REQUEST,
+            id,
+            &body,
+            self.align,
+        )?;
+        Ok(())
+    }
+
+    fn check(&self, id: u16) -> Result<(), RequestError> {
+        if self.in_flight.contains(&id) {
+            Ok(())
+        } else {
+            Err(RequestError::NotInFlight { id })
+        }
+    }
+
+    /// Sends all params and the empty PARAMS record, pairs kept whole per
+    /// record (PHP-FPM layout).
+    pub fn params<'p>(
+        &mut self,
+        id: u16,
+        pairs: impl IntoIterator<Item = (&'p [u8], &'p [u8])>,
+    ) -> Result<(), RequestError> {
+        self.check(id)?;
+        let layout = RecordLayout {
+            align: self.align,
+            keep_pairs_whole: true,
+        };
+        encode_pairs(&mut self.out, RecordType::PARAMS, id, pairs, layout, true)?;
+        Ok(())
+    }
+
+    /// Sends body bytes.
+    pub fn stdin(&mut self, id: u16, data: &[u8]) -> Result<(), RequestError> {
+        self.check(id)?;
+        StreamWriter::new(RecordType::STDIN, id)
+            .with_align(self.align)
+            .write(&mut self.out, data);
+        Ok(())
+    }
+
+    /// Ends the body (always send it, even with no body).
+    pub fn stdin_end(&mut self, id: u16) -> Result<(), RequestError> {
+        self.check(id)?;
+        StreamWriter::new(RecordType::STDIN, id).finish(&mut self.out);
+        Ok(())
+    }
+
+    /// Sends ABORT_REQUEST; the request stays in flight until END_REQUEST.
+    pub fn abort(&mut self, id: u16) -> Result<(), RequestError> {
+        self.check(id)?;
+        encode_record(&mut self.out, RecordType::ABORT_REQUEST, id, &[], 0)?;
+        Ok(())
+    }
+
+    /// Sends a GET_VALUES query for `names`.
+    pub fn get_values<'n>(
+        &mut self,
+        names: impl IntoIterator<Item = &'n str>,
+    ) -> Result<(), RequestError> {
+        let pairs: Vec<(&[u8], &[u8])> = names
+            .into_iter()
+            .map(|n| (n.as_bytes(), &b""[..]))
+            .collect();
+        let layout = RecordLayout {
+            align: self.align,
+            keep_pairs_whole: true,
+        };
+        encode_pairs(
+            &mut self.out,
+            RecordType::GET_VALUES,
+            0,
+            pairs,
+            layout,
+            false,
+        )?;
+        Ok(())
+    }
+
+    /// Bytes to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        (!self.out.is_empty()).then(|| self.out.split().freeze())
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Feeds received bytes. After an error the connection must be closed.
+    pub fn handle_bytes(&mut self, src: &[u8]) -> Result<(), ClientError> {
+        self.inbuf.extend_from_slice(src);
+        loop {
+            let (header, content, used) = match Record::parse(&self.inbuf, self.offset)? {
+                Status::Complete((r, used)) => (r.header, r.content.to_vec(), used),
+                Status::Incomplete { .. } => return Ok(()),
+            };
+            let _ = self.inbuf.split_to(used);
+            self.offset += used;
+            self.record(header.record_type, header.request_id, Bytes::from(content))?;
+        }
+    }
+
+    fn record(&mut self, ty: RecordType, id: u16, content: Bytes) -> Result<(), ClientError> {
+        if id == 0 {
+            match Body::parse(ty, &content) {
+                Body::UnknownType(t) => self.events.push_back(Event::UnknownType(t)),
+                _ if ty == RecordType::GET_VALUES_RESULT => {
+                    let p = Params::decode(content)?;
+                    self.events.push_back(Event::Values(p));
+                }
+                _ => {
+                    return Err(ClientError::Unexpected {
+                        id,
+                        record_type: ty,
+                    });
+                }
+            }
+            return Ok(());
+        }
+        if !self.in_flight.contains(&id) {
+            return Err(ClientError::UnknownRequest {
+                id,
+                record_type: ty,
+            });
+        }
+        match (ty, Body::parse(ty, &content)) {
+            (RecordType::STDOUT, _) if !content.is_empty() => {
+                self.events.push_back(Event::Stdout { id, data: content });
+            }
+            (RecordType::STDERR, _) if !content.is_empty() => {
+                self.events.push_back(Event::Stderr { id, data: content });
+            }
+            (RecordType::STDOUT | RecordType::STDERR, _) => {}
+            (_, Body::EndRequest(end)) => {
+                self.in_flight.remove(&id);
+                self.events.push_back(Event::End { id, end });
+            }
+            _ => {
+                return Err(ClientError::Unexpected {
+                    id,
+                    record_type: ty,
+                });
+            }
+        }
+        Ok(())
+    }
+}
