@@ -1,2 +1,138 @@
-//! Shared helpers for the example programs.
+//! Shared code of the example programs: a uwsgi "environ dump" backend and
+//! a uwsgi client, both on the `uwsgi-proto` codecs, plus a hex dump.
 #![forbid(unsafe_code)]
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::Framed;
+use uwsgi_proto::codec::{ClientCodec, CodecError, RequestPart, ResponsePart, ServerCodec};
+use uwsgi_proto::{Limits, OwnedRequestHead, ResponseHead, special};
+
+/// Renders bytes as a classic hex dump: offset, 16 hex bytes, ASCII.
+pub fn hexdump(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, line) in data.chunks(16).enumerate() {
+        let hex: Vec<String> = line.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = line
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:08x}  {:<48}  {}\n",
+            i * 16,
+            hex.join(" "),
+            ascii
+        ));
+    }
+    out
+}
+
+/// Renders bytes for display: UTF-8 text when valid, otherwise escaped.
+pub fn show(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) if !s.chars().any(char::is_control) => s.to_owned(),
+        _ => b.escape_ascii().to_string(),
+    }
+}
+
+/// The text an environ-dump backend answers with: every var in wire order,
+/// then the body length and sha256.
+pub fn environ_report(head: &OwnedRequestHead, body_len: u64, body_sha256: &[u8]) -> String {
+    let mut out = String::new();
+    for (k, v) in head.vars.iter() {
+        out.push_str(&format!("{}={}\n", show(k), show(v)));
+    }
+    out.push_str(&format!(
+        "body_len={body_len}\nbody_sha256={}\n",
+        hex::encode(body_sha256)
+    ));
+    out
+}
+
+/// Serves one uwsgi connection as an environ-dump backend: answers a ping
+/// with a pong and a request with `200 OK` and its [`environ_report`], its
+/// body streamed through a hash, never buffered.
+pub async fn serve_uwsgi_dump<S>(stream: S) -> Result<(), CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut framed = Framed::new(stream, ServerCodec::with_limits(Limits::default()));
+    let mut head = None;
+    let mut hasher = Sha256::new();
+    let mut body_len = 0u64;
+    while let Some(part) = framed.next().await {
+        match part? {
+            RequestPart::Head(h) => head = Some(h),
+            RequestPart::Body(chunk) => {
+                body_len += chunk.len() as u64;
+                hasher.update(&chunk);
+            }
+            RequestPart::Packet(p) if special::is_ping(&p.as_packet()) => {
+                framed
+                    .send(ResponsePart::Packet(special::pong(b"")?))
+                    .await?;
+                return Ok(());
+            }
+            RequestPart::Packet(_) => return Ok(()),
+            RequestPart::End => break,
+            _ => {}
+        }
+    }
+    let Some(head) = head else { return Ok(()) };
+    let report = environ_report(&head, body_len, &hasher.finalize());
+    let resp = ResponseHead::new(200, "OK")
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("Content-Length", report.len().to_string());
+    framed.send(ResponsePart::Head(resp)).await?;
+    framed.send(ResponsePart::Body(Bytes::from(report))).await?;
+    Ok(())
+}
+
+/// A response read by [`uwsgi_request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The response head.
+    pub head: ResponseHead,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+/// Sends one request (head, then `body` in chunks) and reads the response.
+pub async fn uwsgi_request<S>(
+    stream: S,
+    head: OwnedRequestHead,
+    body: &[u8],
+) -> Result<Reply, CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut framed = Framed::new(stream, ClientCodec::new());
+    framed.feed(RequestPart::Head(head)).await?;
+    for chunk in body.chunks(16 * 1024) {
+        framed
+            .feed(RequestPart::Body(Bytes::copy_from_slice(chunk)))
+            .await?;
+    }
+    framed.send(RequestPart::End).await?;
+    let mut reply = Reply {
+        head: ResponseHead::default(),
+        body: Vec::new(),
+    };
+    while let Some(part) = framed.next().await {
+        match part? {
+            ResponsePart::Head(h) => reply.head = h,
+            ResponsePart::Body(b) => reply.body.extend_from_slice(&b),
+            ResponsePart::End => break,
+            _ => {}
+        }
+    }
+    Ok(reply)
+}
