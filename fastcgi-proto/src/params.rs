@@ -87,7 +87,8 @@ pub fn parse_pair(
     let Some((vl, b)) = read_len(src, a) else {
         return Ok(Status::incomplete(1));
     };
-    if vl > limit || nl.saturating_add(vl) > limit {
+    let framing = (a + b) as u32; // at most 8
+    if vl > limit || nl.saturating_add(vl).saturating_add(framing) > limit {
         return Err(DecodeError::PairTooLong {
             len: vl,
             limit,
