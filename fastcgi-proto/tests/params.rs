@@ -34,10 +34,17 @@ fn max_length_declared_but_absent_allocates_nothing() {
     let mut d = ParamsDecoder::new(ParamsLimits::default());
     assert_eq!(
         d.push(&b),
-        Err(DecodeError::PairTooLong { len: 0x7fff_ffff, limit: 1 << 20, offset: 0 })
+        Err(DecodeError::PairTooLong {
+            len: 0x7fff_ffff,
+            limit: 1 << 20,
+            offset: 0
+        })
     );
     assert!(d.buffered() <= b.len());
-    assert_eq!(Pairs::new(&b).next(), Some(Err(DecodeError::PairTruncated { offset: 0 })));
+    assert_eq!(
+        Pairs::new(&b).next(),
+        Some(Err(DecodeError::PairTruncated { offset: 0 }))
+    );
 }
 
 #[test]
@@ -49,7 +56,9 @@ fn largest_length_encodes_as_ffffffff() {
     let b = hex_literal::hex!("ffffffff 00");
     assert_eq!(
         parse_pair(&b, usize::MAX, 0),
-        Ok(Status::Incomplete { needed: core::num::NonZeroUsize::new(1) })
+        Ok(Status::Incomplete {
+            needed: core::num::NonZeroUsize::new(0x7fff_ffff)
+        })
     );
 }
 
@@ -90,19 +99,31 @@ fn truncated_stream_is_error() {
     for cut in 1..block.len() {
         let mut d = ParamsDecoder::new(ParamsLimits::default());
         d.push(&block[..cut]).unwrap();
-        assert_eq!(d.finish(), Err(DecodeError::PairTruncated { offset: 0 }), "cut {cut}");
+        assert_eq!(
+            d.finish(),
+            Err(DecodeError::PairTruncated { offset: 0 }),
+            "cut {cut}"
+        );
     }
 }
 
 #[test]
 fn duplicates_empty_and_raw_bytes_kept() {
     let mut b = ParamsBuilder::new();
-    b.pair("A", "1").pair("", "").pair("A", "2").pair(b"=\0\xff", b"\0");
+    b.pair("A", "1")
+        .pair("", "")
+        .pair("A", "2")
+        .pair(b"=\0\xff", b"\0");
     let p = b.finish().unwrap();
     let v: Vec<_> = p.iter().collect();
     assert_eq!(
         v,
-        [(&b"A"[..], &b"1"[..]), (&b""[..], &b""[..]), (&b"A"[..], &b"2"[..]), (&b"=\0\xff"[..], &b"\0"[..])]
+        [
+            (&b"A"[..], &b"1"[..]),
+            (&b""[..], &b""[..]),
+            (&b"A"[..], &b"2"[..]),
+            (&b"=\0\xff"[..], &b"\0"[..])
+        ]
     );
     assert_eq!(p.get(b"A"), Some(&b"2"[..]));
     assert_eq!(p.get_bytes(b"A").unwrap(), &b"2"[..]);
@@ -111,17 +132,33 @@ fn duplicates_empty_and_raw_bytes_kept() {
 #[test]
 fn params_len_cap_exact_and_plus_one() {
     let block = pair(b"ABCD", b"EFGH"); // 10 bytes
-    let limits = ParamsLimits { max_params_len: 10, max_params: 10 };
+    let limits = ParamsLimits {
+        max_params_len: 10,
+        max_params: 10,
+    };
     let mut d = ParamsDecoder::new(limits);
     d.push(&block).unwrap();
     assert_eq!(d.finish().unwrap().len(), 1);
-    let mut d = ParamsDecoder::new(ParamsLimits { max_params_len: 9, ..limits });
-    assert!(matches!(d.push(&block), Err(DecodeError::ParamsTooLong { limit: 9 })));
+    let mut d = ParamsDecoder::new(ParamsLimits {
+        max_params_len: 9,
+        ..limits
+    });
+    assert!(matches!(
+        d.push(&block),
+        Err(DecodeError::ParamsTooLong { limit: 9 })
+    ));
     // the length check fires on the header, before the value arrives
-    let mut d = ParamsDecoder::new(ParamsLimits { max_params_len: 9, ..limits });
+    let mut d = ParamsDecoder::new(ParamsLimits {
+        max_params_len: 9,
+        ..limits
+    });
     assert_eq!(
         d.push(&block[..2]),
-        Err(DecodeError::PairTooLong { len: 4, limit: 9, offset: 1 })
+        Err(DecodeError::PairTooLong {
+            len: 4,
+            limit: 9,
+            offset: 1
+        })
     );
 }
 
@@ -131,14 +168,23 @@ fn pair_count_cap() {
     for _ in 0..5 {
         block.extend(pair(b"", b""));
     }
-    let mut d = ParamsDecoder::new(ParamsLimits { max_params_len: 100, max_params: 5 });
+    let mut d = ParamsDecoder::new(ParamsLimits {
+        max_params_len: 100,
+        max_params: 5,
+    });
     d.push(&block).unwrap();
     assert_eq!(d.finish().unwrap().len(), 5);
-    let mut d = ParamsDecoder::new(ParamsLimits { max_params_len: 100, max_params: 4 });
+    let mut d = ParamsDecoder::new(ParamsLimits {
+        max_params_len: 100,
+        max_params: 4,
+    });
     assert_eq!(d.push(&block), Err(DecodeError::TooManyPairs { limit: 4 }));
     // very many tiny pairs: no recursion, linear
     let many = vec![0u8; 2 * 100_000];
-    let mut d = ParamsDecoder::new(ParamsLimits { max_params_len: 1 << 20, max_params: 100_000 });
+    let mut d = ParamsDecoder::new(ParamsLimits {
+        max_params_len: 1 << 20,
+        max_params: 100_000,
+    });
     d.push(&many).unwrap();
     assert_eq!(d.finish().unwrap().len(), 100_000);
 }
@@ -152,8 +198,9 @@ fn records_of(out: &[u8]) -> Vec<OwnedRecord> {
 #[test]
 fn encoding_keeps_pairs_whole_and_under_65535() {
     // > 64 KiB of params (the fastcgi-client / PHP-FPM defect)
-    let values: Vec<(Vec<u8>, Vec<u8>)> =
-        (0..40).map(|i| (format!("HTTP_X_{i}").into_bytes(), vec![b'v'; 3000])).collect();
+    let values: Vec<(Vec<u8>, Vec<u8>)> = (0..40)
+        .map(|i| (format!("HTTP_X_{i}").into_bytes(), vec![b'v'; 3000]))
+        .collect();
     let mut out = Vec::new();
     let n = encode_pairs(
         &mut out,
@@ -184,8 +231,15 @@ fn oversized_single_pair_is_split_not_truncated() {
     // rama-fastcgi defect: a pair > 65535 written with a truncated length
     let big = vec![b'x'; 70_000];
     let mut out = Vec::new();
-    encode_pairs(&mut out, RecordType::PARAMS, 1, [(&b"BIG"[..], &big[..])], RecordLayout::default(), true)
-        .unwrap();
+    encode_pairs(
+        &mut out,
+        RecordType::PARAMS,
+        1,
+        [(&b"BIG"[..], &big[..])],
+        RecordLayout::default(),
+        true,
+    )
+    .unwrap();
     let recs = records_of(&out);
     for r in &recs {
         assert!(r.content.len() + usize::from(r.header.padding_len) <= 65535);
@@ -200,7 +254,18 @@ fn oversized_single_pair_is_split_not_truncated() {
 #[test]
 fn empty_params_sends_one_empty_record() {
     let mut out = Vec::new();
-    encode_pairs(&mut out, RecordType::PARAMS, 1, [], RecordLayout::default(), true).unwrap();
+    encode_pairs(
+        &mut out,
+        RecordType::PARAMS,
+        1,
+        [],
+        RecordLayout::default(),
+        true,
+    )
+    .unwrap();
     assert_eq!(out, [1, 4, 0, 1, 0, 0, 0, 0]);
-    assert_eq!(encoded_pairs_len(RecordType::PARAMS, [], RecordLayout::default(), true), Ok(8));
+    assert_eq!(
+        encoded_pairs_len(RecordType::PARAMS, [], RecordLayout::default(), true),
+        Ok(8)
+    );
 }

@@ -35,7 +35,10 @@ fn spec_worked_example_decodes() {
             RecordType::STDIN
         ]
     );
-    assert_eq!(recs[0].body(), Body::BeginRequest(BeginRequest::new(Role::RESPONDER, false)));
+    assert_eq!(
+        recs[0].body(),
+        Body::BeginRequest(BeginRequest::new(Role::RESPONDER, false))
+    );
     let p = Params::decode(recs[1].content.clone()).unwrap();
     assert_eq!(p.get(b"SCRIPT_FILENAME"), Some(&b"/srv/a.php"[..]));
     assert_eq!(p.len(), 3);
@@ -52,7 +55,11 @@ fn every_prefix_is_incomplete_and_every_split_agrees() {
         // the record that straddles the cut is reported incomplete
         let used: usize = a.iter().map(OwnedRecord::encoded_len).sum();
         if used < cut {
-            assert!(Record::parse(&SPEC_REQUEST[used..cut], used).unwrap().is_incomplete());
+            assert!(
+                Record::parse(&SPEC_REQUEST[used..cut], used)
+                    .unwrap()
+                    .is_incomplete()
+            );
         }
     }
 }
@@ -62,7 +69,9 @@ fn header_split_at_every_offset() {
     let rec = hex_literal::hex!("0103000100080300 00000000 00000000 000000");
     for cut in 0..rec.len() {
         let st = parse_one(&rec[..cut]).unwrap();
-        let Status::Incomplete { needed } = st else { panic!("{cut}") };
+        let Status::Incomplete { needed } = st else {
+            panic!("{cut}")
+        };
         let needed = needed.unwrap().get();
         if cut < 8 {
             assert_eq!(needed, 8 - cut);
@@ -70,11 +79,16 @@ fn header_split_at_every_offset() {
             assert_eq!(needed, rec.len() - cut);
         }
     }
-    let Status::Complete((r, used)) = parse_one(&rec).unwrap() else { panic!() };
+    let Status::Complete((r, used)) = parse_one(&rec).unwrap() else {
+        panic!()
+    };
     assert_eq!(used, 19);
     assert_eq!(
         r.body(),
-        Body::EndRequest(EndRequest { app_status: 0, protocol_status: ProtocolStatus::REQUEST_COMPLETE })
+        Body::EndRequest(EndRequest {
+            app_status: 0,
+            protocol_status: ProtocolStatus::REQUEST_COMPLETE
+        })
     );
 }
 
@@ -98,7 +112,9 @@ fn zero_length_records_with_padding_are_skipped() {
 fn max_content_and_padding_frame() {
     let mut b = vec![1, 6, 0, 1, 0xff, 0xff, 0xff, 0];
     b.extend(vec![b'x'; 65535 + 255]);
-    let Status::Complete((r, used)) = parse_one(&b).unwrap() else { panic!() };
+    let Status::Complete((r, used)) = parse_one(&b).unwrap() else {
+        panic!()
+    };
     assert_eq!(used, 8 + 65535 + 255);
     assert_eq!(r.content.len(), 65535);
 }
@@ -108,13 +124,23 @@ fn versions_other_than_one_are_errors_reserved_ignored() {
     for v in [0u8, 2, 255] {
         assert_eq!(
             parse_one(&[v, 6, 0, 1, 0, 0, 0, 0]),
-            Err(DecodeError::Version { version: v, offset: 0 })
+            Err(DecodeError::Version {
+                version: v,
+                offset: 0
+            })
         );
     }
-    assert!(parse_one(&[1, 6, 0, 1, 0, 0, 0, 0xff]).unwrap().is_complete());
+    assert!(
+        parse_one(&[1, 6, 0, 1, 0, 0, 0, 0xff])
+            .unwrap()
+            .is_complete()
+    );
     assert_eq!(
         Record::parse(&[9, 6, 0, 1, 0, 0, 0, 0], 40),
-        Err(DecodeError::Version { version: 9, offset: 40 })
+        Err(DecodeError::Version {
+            version: 9,
+            offset: 40
+        })
     );
 }
 
@@ -137,7 +163,12 @@ fn fixed_size_bodies_of_wrong_length_are_errors_not_panics() {
         rec.extend(vec![0; len as usize]);
         assert_eq!(
             parse_one(&rec),
-            Err(DecodeError::BodyLength { record_type: RecordType(ty), len, expected, offset: 0 }),
+            Err(DecodeError::BodyLength {
+                record_type: RecordType(ty),
+                len,
+                expected,
+                offset: 0
+            }),
             "type {ty} len {len}"
         );
         // also reported from the header alone
@@ -151,7 +182,9 @@ fn unknown_types_round_trip() {
         let rec = OwnedRecord::new(RecordType(ty), 7, &b"abc"[..]).unwrap();
         let mut out = Vec::new();
         rec.encode(&mut out);
-        let Status::Complete((back, _)) = parse_one(&out).unwrap() else { panic!() };
+        let Status::Complete((back, _)) = parse_one(&out).unwrap() else {
+            panic!()
+        };
         assert_eq!(back.header.record_type, RecordType(ty));
         assert_eq!(RecordType(ty).name(), None);
         assert_eq!(back.body(), Body::Raw(b"abc"));
@@ -219,7 +252,12 @@ fn short_end_request_is_typed_error_fastcgi_client_defect() {
     let b = [1, 3, 0, 1, 0, 3, 0, 0, 0, 0, 0];
     assert_eq!(
         parse_one(&b),
-        Err(DecodeError::BodyLength { record_type: RecordType::END_REQUEST, len: 3, expected: 8, offset: 0 })
+        Err(DecodeError::BodyLength {
+            record_type: RecordType::END_REQUEST,
+            len: 3,
+            expected: 8,
+            offset: 0
+        })
     );
 }
 
