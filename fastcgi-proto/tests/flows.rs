@@ -9,10 +9,10 @@ use fastcgi_proto::server::{Config, Connection as App, Event as AppEvent, Server
 use fastcgi_proto::*;
 
 fn app_events(app: &mut App) -> Vec<AppEvent> {
-    std::iter::from_fn(|| app.poll_event()).collect()
+    core::iter::from_fn(|| app.poll_event()).collect()
 }
 fn client_events(c: &mut Client) -> Vec<ClientEvent> {
-    std::iter::from_fn(|| c.poll_event()).collect()
+    core::iter::from_fn(|| c.poll_event()).collect()
 }
 fn rec(ty: RecordType, id: u16, content: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();

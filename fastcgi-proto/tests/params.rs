@@ -88,7 +88,7 @@ fn straddling_pairs_at_every_split() {
     // pair spread over many 1-byte records
     let mut d = ParamsDecoder::new(ParamsLimits::default());
     for b in &block {
-        d.push(std::slice::from_ref(b)).unwrap();
+        d.push(core::slice::from_ref(b)).unwrap();
     }
     assert_eq!(d.finish().unwrap(), whole);
 }

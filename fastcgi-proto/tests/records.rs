@@ -97,7 +97,7 @@ fn zero_length_records_with_padding_are_skipped() {
     for ty in [6u8, 7, 4, 5, 2] {
         for pad in [1u8, 7, 255] {
             let mut b = vec![1, ty, 0, 1, 0, 0, pad, 0];
-            b.extend(std::iter::repeat_n(0xAA, pad as usize));
+            b.extend(core::iter::repeat_n(0xAA, pad as usize));
             b.extend_from_slice(&[1, 6, 0, 1, 0, 0, 0, 0]);
             let (recs, err) = parse_all(&b);
             assert_eq!(err, None);
