@@ -113,6 +113,6 @@ proptest! {
 
     #[test]
     fn params_oracle(data in proptest::collection::vec(any::<u8>(), 0..600)) {
-        fastcgi_proto::fuzzing::params(&data);
+        fuzzing::params(&data);
     }
 }
