@@ -115,7 +115,7 @@ pub enum RequestError {
 /// let Some(Event::End { id: 1, end }) = c.poll_event() else { panic!() };
 /// assert_eq!(end.protocol_status, ProtocolStatus::REQUEST_COMPLETE);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Connection {
     inbuf: BytesMut,
     offset: usize,
@@ -125,12 +125,22 @@ pub struct Connection {
     align: u16,
 }
 
+impl Default for Connection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Connection {
     /// A new connection padding records to 8 bytes.
     pub fn new() -> Self {
         Self {
+            inbuf: BytesMut::new(),
+            offset: 0,
+            in_flight: BTreeSet::new(),
+            events: VecDeque::new(),
+            out: BytesMut::new(),
             align: 8,
-            ..Self::default()
         }
     }
 

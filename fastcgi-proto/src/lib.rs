@@ -47,6 +47,8 @@ extern crate alloc;
 #[macro_use]
 mod wire;
 pub mod client;
+#[cfg(feature = "codec")]
+pub mod codec;
 mod error;
 mod params;
 mod record;
