@@ -1,0 +1,114 @@
+//! tokio-util codecs over in-memory streams.
+#![cfg(feature = "codec")]
+#![allow(missing_docs)]
+
+use bytes::{Bytes, BytesMut};
+use fastcgi_proto::codec::{
+    AppCodec, AppOutput, ClientCodec, ClientInput, CodecError, RecordCodec,
+};
+use fastcgi_proto::server::{Config, Event};
+use fastcgi_proto::*;
+use futures_util::{SinkExt, StreamExt};
+use tokio_util::codec::{Decoder, Framed};
+
+#[test]
+fn record_codec_every_split_and_zero_copy() {
+    let mut wire = Vec::new();
+    StreamWriter::new(RecordType::STDOUT, 1).write(&mut wire, &[7u8; 100]);
+    encode_record(&mut wire, RecordType::END_REQUEST, 1, &[0; 8], 8).unwrap();
+    for cut in 0..=wire.len() {
+        let mut c = RecordCodec::default();
+        let mut buf = BytesMut::from(&wire[..cut]);
+        let mut got = Vec::new();
+        while let Some(r) = c.decode(&mut buf).unwrap() {
+            got.push(r);
+        }
+        buf.extend_from_slice(&wire[cut..]);
+        while let Some(r) = c.decode_eof(&mut buf).unwrap() {
+            got.push(r);
+        }
+        assert_eq!(got.len(), 2, "cut {cut}");
+        assert_eq!(&got[0].content[..], &[7u8; 100][..]);
+    }
+}
+
+#[test]
+fn record_codec_truncation_at_eof() {
+    let wire = [1u8, 6, 0, 1, 0, 4, 4, 0, 1, 2, 3, 4, 0];
+    let mut c = RecordCodec::default();
+    let mut buf = BytesMut::from(&wire[..]);
+    match c.decode_eof(&mut buf) {
+        Err(CodecError::Decode(DecodeError::Truncated {
+            have: 13,
+            need: 16,
+            offset: 0,
+        })) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_mib_stdin_and_stdout_over_duplex() {
+    let body: Bytes = (0..1u32 << 20)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<_>>()
+        .into();
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let mut web = Framed::new(a, ClientCodec::default());
+    let mut app = Framed::new(
+        b,
+        AppCodec::new(Config {
+            max_buffered: 64 * 1024,
+            ..Config::default()
+        }),
+    );
+    let body2 = body.clone();
+    let writer = tokio::spawn(async move {
+        web.send(ClientInput::Begin {
+            id: 1,
+            role: Role::RESPONDER,
+            keep_conn: false,
+        })
+        .await
+        .unwrap();
+        web.send(ClientInput::Params {
+            id: 1,
+            pairs: vec![("CONTENT_LENGTH".into(), "1048576".into())],
+        })
+        .await
+        .unwrap();
+        web.send(ClientInput::Stdin { id: 1, data: body2 })
+            .await
+            .unwrap();
+        web.send(ClientInput::StdinEnd { id: 1 }).await.unwrap();
+        let mut out = Vec::new();
+        while let Some(ev) = web.next().await {
+            match ev.unwrap() {
+                client::Event::Stdout { data, .. } => out.extend_from_slice(&data),
+                client::Event::End { end, .. } => {
+                    assert_eq!(end.app_status, 0);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out
+    });
+    let mut got = Vec::new();
+    while let Some(ev) = app.next().await {
+        match ev.unwrap() {
+            Event::Stdin { data, .. } => got.extend_from_slice(&data),
+            Event::StdinEnd { id } => {
+                app.send(AppOutput::Stdout(id, got.clone().into()))
+                    .await
+                    .unwrap();
+                app.send(AppOutput::End(id, 0)).await.unwrap();
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(got, body);
+    assert!(app.codec().connection().is_closed());
+    assert_eq!(writer.await.unwrap(), body);
+}
