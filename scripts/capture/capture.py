@@ -154,6 +154,14 @@ REQUESTS = [
     ("underscore-header", b"GET /u HTTP/1.1\r\nHost: example.test\r\nX-Auth-User: good\r\nX_Auth_User: evil\r\n\r\n"),
     ("non-ascii-path", b"GET /caf\xc3\xa9/%C3%A9?n=\xc3\xa9 HTTP/1.1\r\nHost: example.test\r\nX-Latin: caf\xe9\r\n\r\n"),
     ("http10", b"GET /old HTTP/1.0\r\n\r\n"),
+    ("browser", b"GET /articles/2026/11/protocols?page=2&sort=date HTTP/1.1\r\nHost: www.example.test\r\n"
+     b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0\r\n"
+     b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+     b"Accept-Language: en-GB,en;q=0.7,fr;q=0.3\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"
+     b"Referer: https://www.example.test/articles/2026/11\r\nConnection: keep-alive\r\n"
+     b"Cookie: session=5f2b9c1e8d7a4b3c; theme=dark; consent=1\r\nUpgrade-Insecure-Requests: 1\r\n"
+     b"Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Site: same-origin\r\n"
+     b"Priority: u=0, i\r\n\r\n"),
 ]
 
 
