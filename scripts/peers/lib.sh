@@ -113,6 +113,24 @@ start_libfcgi_app() {
     wait_port "$1" libfcgi "$log"
 }
 
+# start_apache PORT UWSGI_HOSTPORT FCGI_HOSTPORT  (/uwsgi/ -> mod_proxy_uwsgi, /fcgi/ -> mod_proxy_fcgi)
+start_apache() {
+    local dir="$RUN_DIR/apache" log="$RUN_DIR/apache.log"
+    mkdir -p "$dir"
+    RUN_DIR="$dir" render "$PEERS_DIR/conf/apache.conf" "$dir/httpd.conf" "PORT=$1" "UWSGI=$2" "FCGI=$3"
+    spawn apache "$log" /usr/sbin/apache2 -f "$dir/httpd.conf" -DFOREGROUND
+    wait_port "$1" apache "$dir/error.log" "$LAST_PID" || { cat "$log" >&2; return 1; }
+}
+
+# start_lighttpd PORT FCGI_PORT UWSGI_PORT  (/fcgi/ -> mod_fastcgi, /uwsgi/ -> mod_scgi uwsgi mode)
+start_lighttpd() {
+    local dir="$RUN_DIR/lighttpd" log="$RUN_DIR/lighttpd.log"
+    mkdir -p "$dir"
+    RUN_DIR="$dir" render "$PEERS_DIR/conf/lighttpd.conf" "$dir/lighttpd.conf" "PORT=$1" "FCGI_PORT=$2" "UWSGI_PORT=$3"
+    spawn lighttpd "$log" lighttpd -D -f "$dir/lighttpd.conf"
+    wait_port "$1" lighttpd "$dir/error.log" "$LAST_PID" || { cat "$log" >&2; return 1; }
+}
+
 # stop_all: stops every recorded process by pid (its process group), then forgets them.
 stop_all() {
     [ -f "$RUN_DIR/pids" ] || return 0
