@@ -13,6 +13,18 @@ fn le16(block: &[u8], at: usize) -> Option<usize> {
     Some(usize::from(u16::from_le_bytes([b[0], b[1]])))
 }
 
+/// Splits the next var off `rest` (strict layout), or `None` if the bytes do
+/// not hold a complete var. The hot path of validation and iteration.
+#[inline(always)]
+fn split_var<'a>(rest: &mut &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let (kl, r) = rest.split_first_chunk::<2>()?;
+    let (k, r) = r.split_at_checked(usize::from(u16::from_le_bytes(*kl)))?;
+    let (vl, r) = r.split_first_chunk::<2>()?;
+    let (v, r) = r.split_at_checked(usize::from(u16::from_le_bytes(*vl)))?;
+    *rest = r;
+    Some((k, v))
+}
+
 /// One item of a [`VarsReader`].
 pub type PairResult<'a> = Result<(&'a [u8], &'a [u8]), DecodeError>;
 
@@ -51,7 +63,30 @@ impl<'a> VarsReader<'a> {
 impl<'a> Iterator for VarsReader<'a> {
     type Item = PairResult<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if self.mode == Mode::Strict && !self.done {
+            // Fast path for well-formed vars; anything else takes the slow
+            // path below, which names the error.
+            let mut rest = self.block.get(self.pos..).unwrap_or_default();
+            if rest.is_empty() {
+                self.done = true;
+                return None;
+            }
+            if let Some((k, v)) = split_var(&mut rest) {
+                if !k.is_empty() {
+                    self.pos = self.block.len() - rest.len();
+                    return Some(Ok((k, v)));
+                }
+            }
+        }
+        self.next_slow()
+    }
+}
+
+impl<'a> VarsReader<'a> {
+    #[cold]
+    fn next_slow(&mut self) -> Option<PairResult<'a>> {
         loop {
             if self.done {
                 return None;
@@ -167,12 +202,29 @@ impl<'a> Vars<'a> {
                 max: limits.max_vars_len as u64,
             });
         }
+        if mode == Mode::Strict {
+            // Fast path: well-formed blocks are split without building errors.
+            let mut rest = block;
+            let mut count = 0usize;
+            while !rest.is_empty() {
+                match split_var(&mut rest) {
+                    Some((k, _)) if !k.is_empty() && count < limits.max_vars => count += 1,
+                    _ => return Err(Self::slow_error(block, limits, mode)),
+                }
+            }
+            return Ok(Self { block, mode, count });
+        }
+        let count = Self::slow_count(block, limits, mode)?;
+        Ok(Self { block, mode, count })
+    }
+
+    fn slow_count(block: &[u8], limits: &crate::Limits, mode: Mode) -> Result<usize, DecodeError> {
         let mut count = 0usize;
         let mut reader = VarsReader::new(block, mode);
         loop {
             let at = reader.pos;
             match reader.next() {
-                None => break,
+                None => return Ok(count),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(_)) => {
                     if count == limits.max_vars {
@@ -185,7 +237,18 @@ impl<'a> Vars<'a> {
                 }
             }
         }
-        Ok(Self { block, mode, count })
+    }
+
+    #[cold]
+    fn slow_error(block: &[u8], limits: &crate::Limits, mode: Mode) -> DecodeError {
+        match Self::slow_count(block, limits, mode) {
+            Err(e) => e,
+            // The fast path only bails out on a malformed var or too many.
+            Ok(_) => DecodeError::TooManyVars {
+                offset: HEADER_LEN,
+                max: limits.max_vars,
+            },
+        }
     }
 
     /// An empty block.
@@ -220,7 +283,8 @@ impl<'a> Vars<'a> {
     /// The vars in wire order.
     pub fn iter(&self) -> Iter<'a> {
         Iter {
-            inner: VarsReader::new(self.block, self.mode),
+            rest: self.block,
+            compat: (self.mode == Mode::Compat).then(|| VarsReader::new(self.block, self.mode)),
         }
     }
 
@@ -281,15 +345,20 @@ impl<'a> IntoIterator for &Vars<'a> {
 /// Iterator over a validated [`Vars`] block.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    inner: VarsReader<'a>,
+    rest: &'a [u8],
+    compat: Option<VarsReader<'a>>,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], &'a [u8]);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        // The block was validated, so the reader cannot fail; should it ever,
+        // The block was validated, so splitting cannot fail; should it ever,
         // iteration just ends.
-        self.inner.next().and_then(Result::ok)
+        match &mut self.compat {
+            None => split_var(&mut self.rest),
+            Some(reader) => reader.next().and_then(Result::ok),
+        }
     }
 }
 
