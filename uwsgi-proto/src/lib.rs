@@ -67,6 +67,7 @@
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 #![doc(test(attr(deny(warnings))))]
 
 extern crate alloc;

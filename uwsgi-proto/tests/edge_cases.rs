@@ -7,11 +7,13 @@ use uwsgi_proto::fuzzing::{Event, request_events};
 use uwsgi_proto::special::{self, GenericResponse, Subscription, SubscriptionAction};
 use uwsgi_proto::*;
 
-fn strict(b: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DecodeError> {
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn strict(b: &[u8]) -> Result<Pairs, DecodeError> {
     Vars::parse(b, &Limits::default(), Mode::Strict)
         .map(|v| v.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
 }
-fn compat(b: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, DecodeError> {
+fn compat(b: &[u8]) -> Result<Pairs, DecodeError> {
     Vars::parse(b, &Limits::default(), Mode::Compat)
         .map(|v| v.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
 }
