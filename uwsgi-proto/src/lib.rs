@@ -106,3 +106,7 @@ pub use vars::{
     DuplicateKey, Duplicates, Iter, MAX_FIELD_LEN, OwnedVars, PairResult, Vars, VarsBuilder,
     VarsReader, encode_packet, var_encoded_len, vars_encoded_len,
 };
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
