@@ -39,6 +39,10 @@
 //! }
 //! assert_eq!(types, [RecordType::BEGIN_REQUEST, RecordType::PARAMS, RecordType::STDIN]);
 //! ```
+#![doc = ""]
+#![doc = "# Crate README"]
+#![doc = ""]
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
 
