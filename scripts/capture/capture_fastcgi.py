@@ -19,7 +19,9 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUN = os.environ.get("RUN_DIR", os.path.join(ROOT, "scripts", "run"))
+WRAP_SOCK = os.path.join(RUN, "fcgiwrap.sock")
 NGINX_PORT, REC_PORT, PHP_PORT, WRAP_PORT, LIBFCGI_PORT = 18101, 19101, 19102, 19103, 19104
+APACHE_PORT, LIGHTTPD_PORT = 18102, 18103
 CANNED = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok\n"
 
 
@@ -221,7 +223,12 @@ def http(port, raw, keep=False):
 
 
 def roundtrip(port, data, wait_end=True):
-    s = socket.create_connection(("127.0.0.1", port), 10)
+    if isinstance(port, str):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(port)
+    else:
+        s = socket.create_connection(("127.0.0.1", port), 10)
     s.sendall(data)
     out = b""
     s.settimeout(5)
@@ -328,7 +335,7 @@ def main():
     recd = Recorder(REC_PORT)
     try:
         shell(f"start_nginx_fastcgi {NGINX_PORT} 127.0.0.1:{REC_PORT}")
-        shell(f"start_php_fpm {PHP_PORT}; start_fcgiwrap {WRAP_PORT}; start_libfcgi_app {LIBFCGI_PORT}")
+        shell(f"start_php_fpm {PHP_PORT}; start_fcgiwrap {WRAP_SOCK}; start_libfcgi_app {LIBFCGI_PORT}")
 
         def save(d, man, name, data, peer, config, request, direction, extra):
             open(os.path.join(d, name + ".bin"), "wb").write(data)
@@ -351,6 +358,43 @@ def main():
         data = recd.take(need=3)
         save(fout, fman, "nginx-keep-conn-3", data, nginx_v, nconf + " (location /keep/, fastcgi_keep_conn on, keepalive)",
              {"requests": ["GET /keep/r0?i=0", "GET /keep/r1?i=1", "GET /keep/r2?i=2"]}, "request", fcgi_summary(data))
+
+        # Apache and lighttpd front-ends: FastCGI into this directory, uwsgi into uwsgi-proto's
+        uout = os.path.join(args.out, "uwsgi-proto", "vectors", "captures")
+        umf = os.path.join(uout, "manifest.json")
+        uman = [e for e in json.load(open(umf))["captures"] if not e["file"].startswith(("apache-", "lighttpd-"))] if os.path.exists(umf) else []
+        apache_v = version(["/usr/sbin/apache2", "-v"]).replace("Server version: ", "")
+        lighttpd_v = version(["lighttpd", "-v"]).split(" - ")[0]
+        shell(f"start_apache {APACHE_PORT} 127.0.0.1:{REC_PORT} 127.0.0.1:{REC_PORT}; "
+              f"start_lighttpd {LIGHTTPD_PORT} {REC_PORT} {REC_PORT}")
+        fronts = [("apache", APACHE_PORT, apache_v, "scripts/peers/conf/apache.conf"),
+                  ("lighttpd", LIGHTTPD_PORT, lighttpd_v, "scripts/peers/conf/lighttpd.conf")]
+        for peer, port, ver, conf in fronts:
+            for proto, prefix in (("fcgi", b"/fcgi"), ("uwsgi", b"/uwsgi")):
+                for name, raw in FRONT:
+                    if name in ("post-1m", "large-vars"):
+                        continue
+                    r = raw.replace(b" /", b" " + prefix + b"/", 1)
+                    reply = http(port, r)
+                    data = recd.take(timeout=3) or b""
+                    status = reply.split(b"\r\n", 1)[0].decode("latin-1")
+                    fname = f"{peer}-{name}"
+                    if proto == "fcgi":
+                        save(fout, fman, fname, data, ver, conf + " (/fcgi/)", req_meta(r), "request",
+                             dict(fcgi_summary(data), client_status=status))
+                    else:
+                        extra = {"client_status": status}
+                        if data:
+                            extra["vars"] = [[jbytes(k), jbytes(v)] for k, v in uwsgi_vars(data)]
+                            extra["modifier1"], extra["modifier2"] = data[0], data[3]
+                            extra["datasize"] = int.from_bytes(data[1:3], "little")
+                            body = data[4 + extra["datasize"] :]
+                            extra["body_len"] = len(body)
+                            extra["body_sha256"] = hashlib.sha256(body).hexdigest()
+                        save(uout, uman, fname, data, ver, conf + " (/uwsgi/)", req_meta(r), "request", extra)
+        with open(umf, "w") as f:
+            json.dump({"captures": uman}, f, indent=1, ensure_ascii=False)
+            f.write("\n")
 
         # environ goldens
         for preset, prefix, directive in PRESETS:
@@ -396,7 +440,7 @@ def main():
             ("php-fpm-get-values", PHP_PORT, php_v, rec(9, 0, nv([(b"FCGI_MAX_CONNS", b""), (b"FCGI_MAX_REQS", b""), (b"FCGI_MPXS_CONNS", b"")]))),
             ("php-fpm-large-params", PHP_PORT, php_v, request(1, php_params("hello.php", extra=big))),
             ("php-fpm-keep-conn-2", PHP_PORT, php_v, None),
-            ("fcgiwrap-get", WRAP_PORT, wrap_v, request(1, [(b"SCRIPT_FILENAME", os.path.join(ROOT, "scripts/peers/cgi/echo.sh").encode()), (b"SCRIPT_NAME", b"/echo.sh"), (b"REQUEST_METHOD", b"GET"), (b"QUERY_STRING", b"x=1"), (b"GATEWAY_INTERFACE", b"CGI/1.1"), (b"SERVER_PROTOCOL", b"HTTP/1.1")])),
+            ("fcgiwrap-get", WRAP_SOCK, wrap_v, request(1, [(b"SCRIPT_FILENAME", os.path.join(ROOT, "scripts/peers/cgi/echo.sh").encode()), (b"SCRIPT_NAME", b"/echo.sh"), (b"REQUEST_METHOD", b"GET"), (b"QUERY_STRING", b"x=1"), (b"GATEWAY_INTERFACE", b"CGI/1.1"), (b"SERVER_PROTOCOL", b"HTTP/1.1")])),
             ("libfcgi-get", LIBFCGI_PORT, libfcgi_v, request(1, [(b"REQUEST_METHOD", b"GET"), (b"QUERY_STRING", b"y=2"), (b"SERVER_PROTOCOL", b"HTTP/1.1")])),
         ]
         for name, port, peer, req in backends:
@@ -421,7 +465,7 @@ def main():
             print(f"capture: {name}: {len(data)} bytes", flush=True)
             if name != "php-fpm-get-values":
                 assert data, f"no reply from {name}"
-            cfg = {PHP_PORT: "scripts/peers/conf/php-fpm.conf", WRAP_PORT: "fcgiwrap -s tcp:127.0.0.1:PORT (scripts/peers/lib.sh)",
+            cfg = {PHP_PORT: "scripts/peers/conf/php-fpm.conf", WRAP_SOCK: "fcgiwrap -s unix:RUN_DIR/fcgiwrap.sock (scripts/peers/lib.sh)",
                    LIBFCGI_PORT: "scripts/peers/apps/fcgi_echo.c via cgi-fcgi -start -connect"}[port]
             rq = fcgi_summary(req)
             rq.pop("params", None)

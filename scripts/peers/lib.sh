@@ -96,11 +96,21 @@ start_php_fpm() {
     wait_port "$1" php-fpm "$log" "$LAST_PID"
 }
 
-# start_fcgiwrap PORT   (runs scripts/peers/cgi/*.sh)
+# start_fcgiwrap PORT|/SOCKET   (runs CGI scripts such as scripts/peers/cgi/echo.sh).
+# fcgiwrap binds without SO_REUSEADDR, so a TCP port stays busy for a while after
+# a previous run's connections; a unix socket under $RUN_DIR avoids that.
 start_fcgiwrap() {
     local log="$RUN_DIR/fcgiwrap.log"
-    spawn fcgiwrap "$log" fcgiwrap -c 1 -s "tcp:127.0.0.1:$1"
-    wait_port "$1" fcgiwrap "$log" "$LAST_PID"
+    if [ "${1#/}" != "$1" ]; then
+        rm -f "$1"
+        spawn fcgiwrap "$log" fcgiwrap -c 1 -s "unix:$1"
+        local i
+        for i in $(seq 1 100); do [ -S "$1" ] && return 0; kill -0 "$LAST_PID" 2>/dev/null || break; sleep 0.05; done
+        peer_fail fcgiwrap "$log"
+    else
+        spawn fcgiwrap "$log" fcgiwrap -c 1 -s "tcp:127.0.0.1:$1"
+        wait_port "$1" fcgiwrap "$log" "$LAST_PID"
+    fi
 }
 
 # start_libfcgi_app PORT   (C app from scripts/peers/apps/fcgi_echo.c via cgi-fcgi)
