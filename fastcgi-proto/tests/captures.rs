@@ -129,9 +129,14 @@ fn nginx_requests_drive_the_application_side() {
         assert_eq!(pos, bytes.len(), "{file}");
         assert_eq!(requests, c["record_types"]["1"].as_u64().unwrap(), "{file}");
         if let Some(want) = c["params"].as_array() {
-            let got: Vec<(Vec<u8>, Vec<u8>)> = params[0]
+            // the manifest lists the pairs of every request on the connection in order
+            let got: Vec<(Vec<u8>, Vec<u8>)> = params
                 .iter()
-                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .flat_map(|p| {
+                    p.iter()
+                        .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             let want: Vec<(Vec<u8>, Vec<u8>)> = want
                 .iter()
