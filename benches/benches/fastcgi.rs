@@ -136,7 +136,7 @@ fn streams(c: &mut Criterion) {
         w.finish(&mut wire);
         let wire = wire.freeze();
         g.bench_function(
-            format!("{:?}_decode_codec", ty.name().unwrap_or("?")),
+            format!("{}_decode_codec", ty.name().unwrap_or("?")),
             |b| {
                 b.iter_batched(
                     || BytesMut::from(&wire[..]),
@@ -153,10 +153,10 @@ fn streams(c: &mut Criterion) {
             },
         );
         g.bench_function(
-            format!("{:?}_encode_zero_copy", ty.name().unwrap_or("?")),
+            format!("{}_encode_zero_copy", ty.name().unwrap_or("?")),
             |b| b.iter(|| w.pieces(body.clone()).len()),
         );
-        g.bench_function(format!("{:?}_encode_copy", ty.name().unwrap_or("?")), |b| {
+        g.bench_function(format!("{}_encode_copy", ty.name().unwrap_or("?")), |b| {
             let mut out = BytesMut::with_capacity(wire.len());
             b.iter(|| {
                 out.clear();
