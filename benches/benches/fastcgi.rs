@@ -135,23 +135,20 @@ fn streams(c: &mut Criterion) {
         w.write(&mut wire, &body);
         w.finish(&mut wire);
         let wire = wire.freeze();
-        g.bench_function(
-            format!("{}_decode_codec", ty.name().unwrap_or("?")),
-            |b| {
-                b.iter_batched(
-                    || BytesMut::from(&wire[..]),
-                    |mut buf| {
-                        let mut c = RecordCodec::default();
-                        let mut n = 0;
-                        while let Some(r) = c.decode(&mut buf).unwrap() {
-                            n += r.content.len();
-                        }
-                        n
-                    },
-                    BatchSize::LargeInput,
-                )
-            },
-        );
+        g.bench_function(format!("{}_decode_codec", ty.name().unwrap_or("?")), |b| {
+            b.iter_batched(
+                || BytesMut::from(&wire[..]),
+                |mut buf| {
+                    let mut c = RecordCodec::default();
+                    let mut n = 0;
+                    while let Some(r) = c.decode(&mut buf).unwrap() {
+                        n += r.content.len();
+                    }
+                    n
+                },
+                BatchSize::LargeInput,
+            )
+        });
         g.bench_function(
             format!("{}_encode_zero_copy", ty.name().unwrap_or("?")),
             |b| b.iter(|| w.pieces(body.clone()).len()),
