@@ -240,6 +240,10 @@ impl Connection {
 
     /// Whether the connection should be closed (after an END_REQUEST
     /// without KEEP_CONN, once [`Connection::poll_transmit`] is drained).
+    /// Once closed, no more input is taken; the IO layer should send the
+    /// remaining output, shut down its write half and drain unread input
+    /// for a moment before closing (a lingering close), so the web server
+    /// does not see a reset while it is still sending STDIN.
     pub fn is_closed(&self) -> bool {
         self.closed
     }
