@@ -38,7 +38,8 @@ pub type PairResult<'a> = Result<(&'a [u8], &'a [u8]), DecodeError>;
 #[derive(Debug, Clone)]
 pub struct VarsReader<'a> {
     block: &'a [u8],
-    pos: usize,
+    /// The unread part of `block`.
+    rest: &'a [u8],
     mode: Mode,
     done: bool,
 }
@@ -48,7 +49,7 @@ impl<'a> VarsReader<'a> {
     pub const fn new(block: &'a [u8], mode: Mode) -> Self {
         Self {
             block,
-            pos: 0,
+            rest: block,
             mode,
             done: false,
         }
@@ -56,6 +57,7 @@ impl<'a> VarsReader<'a> {
 
     fn fail(&mut self, e: DecodeError) -> Option<PairResult<'a>> {
         self.done = true;
+        self.rest = &[];
         Some(Err(e))
     }
 }
@@ -65,17 +67,17 @@ impl<'a> Iterator for VarsReader<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.mode == Mode::Strict && !self.done {
+        if self.mode == Mode::Strict {
             // Fast path for well-formed vars; anything else takes the slow
-            // path below, which names the error.
-            let mut rest = self.block.get(self.pos..).unwrap_or_default();
+            // path below, which names the error (and empties `rest`, so the
+            // iterator stays fused).
+            let mut rest = self.rest;
             if rest.is_empty() {
-                self.done = true;
                 return None;
             }
             if let Some((k, v)) = split_var(&mut rest) {
                 if !k.is_empty() {
-                    self.pos = self.block.len() - rest.len();
+                    self.rest = rest;
                     return Some(Ok((k, v)));
                 }
             }
@@ -85,6 +87,15 @@ impl<'a> Iterator for VarsReader<'a> {
 }
 
 impl<'a> VarsReader<'a> {
+    /// Offset of the next var in the block.
+    fn pos(&self) -> usize {
+        self.block.len() - self.rest.len()
+    }
+
+    fn set_pos(&mut self, pos: usize) {
+        self.rest = self.block.get(pos..).unwrap_or_default();
+    }
+
     #[cold]
     fn next_slow(&mut self) -> Option<PairResult<'a>> {
         loop {
@@ -93,7 +104,7 @@ impl<'a> VarsReader<'a> {
             }
             let block = self.block;
             let end = block.len();
-            let start = self.pos;
+            let start = self.pos();
             if start >= end {
                 self.done = true;
                 return None;
@@ -116,7 +127,7 @@ impl<'a> VarsReader<'a> {
             if kend >= end && self.mode == Mode::Compat {
                 // uWSGI has already skipped the key length and parses on
                 // from there (its missing `else` branch).
-                self.pos = kstart;
+                self.set_pos(kstart);
                 continue;
             }
             if kend > end {
@@ -143,7 +154,7 @@ impl<'a> VarsReader<'a> {
                     offset: kend + HEADER_LEN,
                 });
             }
-            self.pos = vend;
+            self.set_pos(vend);
             return Some(Ok((&block[kstart..kend], &block[vstart..vend])));
         }
     }
@@ -222,7 +233,7 @@ impl<'a> Vars<'a> {
         let mut count = 0usize;
         let mut reader = VarsReader::new(block, mode);
         loop {
-            let at = reader.pos;
+            let at = reader.pos();
             match reader.next() {
                 None => return Ok(count),
                 Some(Err(e)) => return Err(e),
