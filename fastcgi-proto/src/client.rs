@@ -16,8 +16,8 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 
 use crate::{
-    BeginRequest, Body, DecodeError, EncodeError, EndRequest, Params, Record, RecordLayout,
-    RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
+    BeginRequest, Body, DecodeError, EncodeError, EndRequest, HEADER_LEN, Params, Record,
+    RecordLayout, RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
 };
 
 /// What the application sent.
@@ -255,13 +255,15 @@ impl Connection {
     pub fn handle_bytes(&mut self, src: &[u8]) -> Result<(), ClientError> {
         self.inbuf.extend_from_slice(src);
         loop {
-            let (header, content, used) = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Complete((r, used)) => (r.header, r.content.to_vec(), used),
+            let (header, content_len, used) = match Record::parse(&self.inbuf, self.offset)? {
+                Status::Complete((r, used)) => (r.header, r.content.len(), used),
                 Status::Incomplete { .. } => return Ok(()),
             };
-            let _ = self.inbuf.split_to(used);
+            // The content is handed out as a slice of the frozen record: no copy.
+            let record = self.inbuf.split_to(used).freeze();
             self.offset += used;
-            self.record(header.record_type, header.request_id, Bytes::from(content))?;
+            let content = record.slice(HEADER_LEN..HEADER_LEN + content_len);
+            self.record(header.record_type, header.request_id, content)?;
         }
     }
 
