@@ -28,8 +28,8 @@ use bytes::{Bytes, BytesMut};
 
 use crate::{
     Body, DecodeError, EncodeError, EndRequest, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
-    Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, Record, RecordLayout, RecordType,
-    Role, Status, StreamWriter, encode_pairs, encode_record,
+    HEADER_LEN, Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, Record, RecordLayout,
+    RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
 };
 
 /// Default `max_buffered`: 256 KiB of unpolled body data.
@@ -272,11 +272,16 @@ impl Connection {
 
     fn process(&mut self) -> Result<(), ServerError> {
         while !self.closed {
-            let (header, content, used) = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Complete((r, used)) => (r.header, Bytes::copy_from_slice(r.content), used),
+            let (header, content_len, used) = match Record::parse(&self.inbuf, self.offset)? {
+                Status::Complete((r, used)) => (r.header, r.content.len(), used),
                 Status::Incomplete { .. } => return Ok(()),
             };
-            let _ = self.inbuf.split_to(used);
+            // The content is handed out as a slice of the frozen record: no copy.
+            let content = self
+                .inbuf
+                .split_to(used)
+                .freeze()
+                .slice(HEADER_LEN..HEADER_LEN + content_len);
             self.offset += used;
             self.record(header.record_type, header.request_id, content)?;
         }
