@@ -123,14 +123,14 @@ async fn ours_response_async(wire: &[u8]) -> usize {
     while let Some(b) = conn.poll_transmit() {
         sink.write_all(&b).await.unwrap();
     }
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::new();
     let mut out = 0;
     loop {
-        buf.clear();
+        buf.reserve(64 * 1024);
         if reader.read_buf(&mut buf).await.unwrap() == 0 {
             return out;
         }
-        conn.handle_bytes(&buf).expect("valid capture");
+        conn.handle_buf(&mut buf).expect("valid capture");
         while let Some(ev) = conn.poll_event() {
             match ev {
                 client::Event::Stdout { data, .. } => out += data.len(),

@@ -254,6 +254,36 @@ impl Connection {
     /// Feeds received bytes. After an error the connection must be closed.
     pub fn handle_bytes(&mut self, src: &[u8]) -> Result<(), ClientError> {
         self.inbuf.extend_from_slice(src);
+        self.drain_records()
+    }
+
+    /// Feeds received bytes without copying them: takes everything in `src`
+    /// (leaving it empty) and hands record contents out as slices of it. The
+    /// way to read a large STDOUT with one copy in all (the socket read).
+    /// After an error the connection must be closed.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use fastcgi_proto::{Role, client};
+    /// let mut conn = client::Connection::new();
+    /// conn.begin(1, Role::RESPONDER, false)?;
+    /// let mut buf = BytesMut::from(&b"\x01\x06\x00\x01\x00\x02\x00\x00hi"[..]);
+    /// conn.handle_buf(&mut buf)?;
+    /// assert!(buf.is_empty());
+    /// assert!(matches!(conn.poll_event(), Some(client::Event::Stdout { id: 1, data }) if data == "hi"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handle_buf(&mut self, src: &mut BytesMut) -> Result<(), ClientError> {
+        if self.inbuf.is_empty() {
+            self.inbuf = src.split();
+        } else {
+            self.inbuf.extend_from_slice(src);
+            src.clear();
+        }
+        self.drain_records()
+    }
+
+    fn drain_records(&mut self) -> Result<(), ClientError> {
         loop {
             let (header, content_len, used) = match Record::parse(&self.inbuf, self.offset)? {
                 Status::Complete((r, used)) => (r.header, r.content.len(), used),
