@@ -35,19 +35,26 @@ fn push(events: &mut Vec<Event>, e: Event) {
     events.push(e);
 }
 
+/// The end offsets of the reads that deliver `len` bytes cut at `splits`
+/// (any order; out-of-range and duplicate cuts ignored).
+fn read_ends(len: usize, splits: &[usize]) -> Vec<usize> {
+    let mut ends: Vec<usize> = splits
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < len)
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    ends.push(len);
+    ends
+}
+
 /// Feeds `data` to a [`RequestDecoder`] in pieces cut at `splits` (offsets,
 /// any order, out-of-range ignored), as a network read loop would, and
 /// returns the normalised events, ending with the EOF check.
 pub fn request_events(data: &[u8], splits: &[usize], dec: RequestDecoder) -> Vec<Event> {
     let mut dec = dec;
-    let mut cuts: Vec<usize> = splits
-        .iter()
-        .copied()
-        .filter(|&c| c > 0 && c < data.len())
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.push(data.len());
+    let cuts = read_ends(data.len(), splits);
     let mut events = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut fed = 0usize;
@@ -103,14 +110,7 @@ pub enum ResponseEvent {
 /// Feeds `data` to a [`ResponseDecoder`] in pieces cut at `splits`, then EOF.
 pub fn response_events(data: &[u8], splits: &[usize], dec: ResponseDecoder) -> Vec<ResponseEvent> {
     let mut dec = dec;
-    let mut cuts: Vec<usize> = splits
-        .iter()
-        .copied()
-        .filter(|&c| c > 0 && c < data.len())
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.push(data.len());
+    let cuts = read_ends(data.len(), splits);
     let mut events: Vec<ResponseEvent> = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     let mut fed = 0usize;
