@@ -189,11 +189,12 @@ where
             p
         }
     };
-    let mut b = Uri::builder().scheme(if https { "https" } else { "http" });
+    // Without any host the URI stays in origin form (no scheme either).
+    let mut b = Uri::builder();
     if !host.is_empty() {
         let a =
             http::uri::Authority::try_from(host.as_slice()).map_err(|_| ParseError::InvalidHost)?;
-        b = b.authority(a);
+        b = b.scheme(if https { "https" } else { "http" }).authority(a);
     }
     let uri = b
         .path_and_query(pq.as_slice())
