@@ -351,7 +351,9 @@ impl ResponseHead {
 
     /// Bytes [`Self::encode_cgi`] writes.
     pub fn cgi_encoded_len(&self) -> usize {
-        let r = self.reason_bytes().map_or(0, |r| r.len() + 1);
+        let r = self
+            .reason_bytes()
+            .map_or(0, |r| if r.is_empty() { 0 } else { r.len() + 1 });
         "Status: NNN\r\n".len() + r + self.fields_len()
     }
 
