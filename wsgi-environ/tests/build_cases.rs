@@ -69,30 +69,58 @@ fn dot_segments_and_slashes() {
     assert_eq!(dec(b"/a/..%2fc", &p).unwrap(), b"/c");
     assert_eq!(dec(b"/a/..", &p).unwrap(), b"/");
     assert_eq!(dec(b"/..", &p), Err(PathError::EscapesRoot));
-    let r = PathPolicy { dot_segments: DotSegments::Reject, ..p };
+    let r = PathPolicy {
+        dot_segments: DotSegments::Reject,
+        ..p
+    };
     assert_eq!(dec(b"/a/./b", &r), Err(PathError::DotSegment));
     assert_eq!(dec(b"/a/%2E%2E/b", &r), Err(PathError::DotSegment));
-    let pass = PathPolicy { dot_segments: DotSegments::Pass, merge_slashes: false, ..p };
+    let pass = PathPolicy {
+        dot_segments: DotSegments::Pass,
+        merge_slashes: false,
+        ..p
+    };
     assert_eq!(dec(b"/a//../b", &pass).unwrap(), b"/a//../b");
     // Preserved %2F is not a separator: `..%2F` is a plain segment.
-    let keep = PathPolicy { encoded_slash: EncodedSlash::Preserve, ..p };
+    let keep = PathPolicy {
+        encoded_slash: EncodedSlash::Preserve,
+        ..p
+    };
     assert_eq!(dec(b"/a/..%2Fb", &keep).unwrap(), b"/a/..%2Fb");
 }
 
 fn mounted(mount: &str, target: &str, preset: Preset) -> Result<(Vec<u8>, Vec<u8>), BuildError> {
-    let c = Connection { mount: mount.as_bytes().to_vec(), ..conn() };
+    let c = Connection {
+        mount: mount.as_bytes().to_vec(),
+        ..conn()
+    };
     let e = build_environ(&parts("GET", target, &[]), &c, &BuildOptions::new(preset))?;
-    Ok((e.get(b"SCRIPT_NAME").unwrap().to_vec(), e.get(b"PATH_INFO").unwrap().to_vec()))
+    Ok((
+        e.get(b"SCRIPT_NAME").unwrap().to_vec(),
+        e.get(b"PATH_INFO").unwrap().to_vec(),
+    ))
 }
 
 #[test]
 fn mount_on_segment_boundary_only() {
     let u = Preset::UwsgiParams;
-    assert_eq!(mounted("/api", "/api", u).unwrap(), (b"/api".to_vec(), b"".to_vec()));
-    assert_eq!(mounted("/api", "/api/", u).unwrap(), (b"/api".to_vec(), b"/".to_vec()));
-    assert_eq!(mounted("/api/", "/api/x", u).unwrap(), (b"/api".to_vec(), b"/x".to_vec()));
+    assert_eq!(
+        mounted("/api", "/api", u).unwrap(),
+        (b"/api".to_vec(), b"".to_vec())
+    );
+    assert_eq!(
+        mounted("/api", "/api/", u).unwrap(),
+        (b"/api".to_vec(), b"/".to_vec())
+    );
+    assert_eq!(
+        mounted("/api/", "/api/x", u).unwrap(),
+        (b"/api".to_vec(), b"/x".to_vec())
+    );
     assert_eq!(mounted("/api", "/apifoo", u), Err(BuildError::OutsideMount));
-    assert_eq!(mounted("/", "/x", u).unwrap(), (b"".to_vec(), b"/x".to_vec()));
+    assert_eq!(
+        mounted("/", "/x", u).unwrap(),
+        (b"".to_vec(), b"/x".to_vec())
+    );
     assert_eq!(
         mounted("/caf\u{e9}", "/caf%C3%A9/x", u).unwrap(),
         ("/caf\u{e9}".as_bytes().to_vec(), b"/x".to_vec())
@@ -107,12 +135,21 @@ fn mount_on_segment_boundary_only() {
 fn header_names() {
     let e = build(
         "/",
-        &[("X-Foo", b"1"), ("X_Foo", b"2"), ("X.Foo", b"3"), ("1234", b"4")],
+        &[
+            ("X-Foo", b"1"),
+            ("X_Foo", b"2"),
+            ("X.Foo", b"3"),
+            ("1234", b"4"),
+        ],
     );
     assert_eq!(
         http_vars(&e),
-        [("HTTP_HOST", "app.test"), ("HTTP_X_FOO", "1"), ("HTTP_1234", "4")]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [
+            ("HTTP_HOST", "app.test"),
+            ("HTTP_X_FOO", "1"),
+            ("HTTP_1234", "4")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let long = "X".repeat(4000);
     let e = build("/", &[(&long, b"v")]);
@@ -129,19 +166,32 @@ fn header_names() {
 fn duplicates_joined_in_order() {
     let e = build(
         "/",
-        &[("A", b"1"), ("Cookie", b"a=1"), ("a", b"2"), ("Cookie", b"b=2"), ("X-A", b"x"), ("X_A", b"y")],
+        &[
+            ("A", b"1"),
+            ("Cookie", b"a=1"),
+            ("a", b"2"),
+            ("Cookie", b"b=2"),
+            ("X-A", b"x"),
+            ("X_A", b"y"),
+        ],
     );
     assert_eq!(
         http_vars(&e),
-        [("HTTP_HOST", "app.test"), ("HTTP_A", "1, 2"), ("HTTP_COOKIE", "a=1; b=2"), ("HTTP_X_A", "x")]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [
+            ("HTTP_HOST", "app.test"),
+            ("HTTP_A", "1, 2"),
+            ("HTTP_COOKIE", "a=1; b=2"),
+            ("HTTP_X_A", "x")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let mut o = BuildOptions::new(Preset::UwsgiParams);
     o.headers.duplicates = Duplicates::Repeat;
     let e = build_with("GET", "/", &[("A", b"1"), ("A", b"2")], &o).unwrap();
     assert_eq!(
         http_vars(&e),
-        [("HTTP_HOST", "app.test"), ("HTTP_A", "1"), ("HTTP_A", "2")].map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [("HTTP_HOST", "app.test"), ("HTTP_A", "1"), ("HTTP_A", "2")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
 }
 
@@ -150,7 +200,11 @@ fn special_headers() {
     let e = build_with(
         "POST",
         "/",
-        &[("Content-Type", b"text/plain"), ("Content-Length", b"5"), ("Host", b"h.test:81")],
+        &[
+            ("Content-Type", b"text/plain"),
+            ("Content-Length", b"5"),
+            ("Host", b"h.test:81"),
+        ],
         &BuildOptions::new(Preset::UwsgiParams),
     )
     .unwrap();
@@ -165,7 +219,11 @@ fn special_headers() {
     let e = build_with(
         "POST",
         "/",
-        &[("Content-Type", b"a/b"), ("Authorization", b"Basic x"), ("Host", b"H.test:81")],
+        &[
+            ("Content-Type", b"a/b"),
+            ("Authorization", b"Basic x"),
+            ("Host", b"H.test:81"),
+        ],
         &o,
     )
     .unwrap();
@@ -183,9 +241,18 @@ fn special_headers() {
     // Hop-by-hop, and names listed in Connection.
     let e = build(
         "/",
-        &[("Connection", b"close, X-Foo"), ("X-Foo", b"1"), ("TE", b"trailers"), ("Upgrade", b"h2c"), ("Keep-Alive", b"5")],
+        &[
+            ("Connection", b"close, X-Foo"),
+            ("X-Foo", b"1"),
+            ("TE", b"trailers"),
+            ("Upgrade", b"h2c"),
+            ("Keep-Alive", b"5"),
+        ],
     );
-    assert_eq!(http_vars(&e), [("HTTP_HOST".to_owned(), "app.test".to_owned())]);
+    assert_eq!(
+        http_vars(&e),
+        [("HTTP_HOST".to_owned(), "app.test".to_owned())]
+    );
 }
 
 #[test]
@@ -205,9 +272,15 @@ fn overrides_beat_headers() {
     assert_eq!(e.get(b"X_EXTRA"), Some(&b"1"[..]));
     assert_eq!(e.iter().filter(|(k, _)| *k == b"HTTP_HOST").count(), 1);
     o.overrides = vec![(b"BAD\nNAME".to_vec(), Vec::new())];
-    assert_eq!(build_with("GET", "/", &[], &o), Err(BuildError::InvalidOverride { index: 0 }));
+    assert_eq!(
+        build_with("GET", "/", &[], &o),
+        Err(BuildError::InvalidOverride { index: 0 })
+    );
     o.overrides = vec![(b"X".to_vec(), b"a\rb".to_vec())];
-    assert_eq!(build_with("GET", "/", &[], &o), Err(BuildError::InvalidOverride { index: 0 }));
+    assert_eq!(
+        build_with("GET", "/", &[], &o),
+        Err(BuildError::InvalidOverride { index: 0 })
+    );
 }
 
 #[test]
@@ -218,17 +291,32 @@ fn body_framing() {
     let e = build_with("GET", "/", &[], &o).unwrap();
     assert_eq!(e.get(b"CONTENT_LENGTH"), Some(&b""[..]));
     assert_eq!(
-        build_with("POST", "/", &[("Content-Length", b"5"), ("Transfer-Encoding", b"chunked")], &o),
+        build_with(
+            "POST",
+            "/",
+            &[("Content-Length", b"5"), ("Transfer-Encoding", b"chunked")],
+            &o
+        ),
         Err(BuildError::ContentLengthWithTransferEncoding)
     );
     assert_eq!(
-        build_with("POST", "/", &[("Content-Length", b"5"), ("Content-Length", b"6")], &o),
+        build_with(
+            "POST",
+            "/",
+            &[("Content-Length", b"5"), ("Content-Length", b"6")],
+            &o
+        ),
         Err(BuildError::InvalidContentLength)
     );
     assert_eq!(
-        build_with("POST", "/", &[("Content-Length", b"5"), ("Content-Length", b"5")], &o)
-            .unwrap()
-            .get(b"CONTENT_LENGTH"),
+        build_with(
+            "POST",
+            "/",
+            &[("Content-Length", b"5"), ("Content-Length", b"5")],
+            &o
+        )
+        .unwrap()
+        .get(b"CONTENT_LENGTH"),
         Some(&b"5"[..])
     );
     assert_eq!(
@@ -236,8 +324,16 @@ fn body_framing() {
         Err(BuildError::InvalidContentLength)
     );
     // De-chunked by the server: decoded length, no HTTP_TRANSFER_ENCODING.
-    let c = wsgi_environ::Connection { body_len: Some(11), ..conn() };
-    let e = build_environ(&parts("POST", "/", &[("Transfer-Encoding", b"chunked")]), &c, &o).unwrap();
+    let c = Connection {
+        body_len: Some(11),
+        ..conn()
+    };
+    let e = build_environ(
+        &parts("POST", "/", &[("Transfer-Encoding", b"chunked")]),
+        &c,
+        &o,
+    )
+    .unwrap();
     assert_eq!(e.get(b"CONTENT_LENGTH"), Some(&b"11"[..]));
     assert_eq!(e.get(b"HTTP_TRANSFER_ENCODING"), None);
     // SCGI always sends a length, first.
@@ -254,7 +350,12 @@ fn server_and_remote_facts() {
         server_name: b"2001:db8::1".to_vec(),
         ..Connection::default()
     };
-    let e = build_environ(&parts("GET", "/", &[]), &c, &BuildOptions::new(Preset::FastcgiParams)).unwrap();
+    let e = build_environ(
+        &parts("GET", "/", &[]),
+        &c,
+        &BuildOptions::new(Preset::FastcgiParams),
+    )
+    .unwrap();
     assert_eq!(s(e.get(b"REMOTE_ADDR")), Some("::ffff:192.0.2.1"));
     assert_eq!(s(e.get(b"REMOTE_PORT")), Some("4000"));
     assert_eq!(s(e.get(b"SERVER_ADDR")), Some("2001:db8::1"));
@@ -264,13 +365,27 @@ fn server_and_remote_facts() {
     assert_eq!(s(e.get(b"REQUEST_SCHEME")), Some("https"));
     assert_eq!(s(e.get(b"GATEWAY_INTERFACE")), Some("CGI/1.1"));
     // Unix socket: no addresses, configured port, never an empty port.
-    let c = Connection { server_port: Some(8000), server_name: b"u".to_vec(), ..Connection::default() };
-    let e = build_environ(&parts("GET", "/", &[]), &c, &BuildOptions::new(Preset::FastcgiParams)).unwrap();
+    let c = Connection {
+        server_port: Some(8000),
+        server_name: b"u".to_vec(),
+        ..Connection::default()
+    };
+    let e = build_environ(
+        &parts("GET", "/", &[]),
+        &c,
+        &BuildOptions::new(Preset::FastcgiParams),
+    )
+    .unwrap();
     assert_eq!(s(e.get(b"REMOTE_ADDR")), Some(""));
     assert_eq!(s(e.get(b"SERVER_PORT")), Some("8000"));
     assert_eq!(e.get(b"HTTPS"), None);
     let c = Connection::default();
-    let e = build_environ(&parts("GET", "/", &[]), &c, &BuildOptions::new(Preset::UwsgiParams)).unwrap();
+    let e = build_environ(
+        &parts("GET", "/", &[]),
+        &c,
+        &BuildOptions::new(Preset::UwsgiParams),
+    )
+    .unwrap();
     assert_eq!(s(e.get(b"SERVER_PORT")), Some("80"));
 }
 
@@ -302,12 +417,18 @@ fn limits() {
     o.max_vars = 16;
     let h: Vec<(String, &[u8])> = (0..5).map(|i| (format!("X-{i}"), &b"v"[..])).collect();
     let h: Vec<(&str, &[u8])> = h.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-    assert_eq!(build_with("GET", "/", &h, &o), Err(BuildError::TooManyVars { max: 16 }));
+    assert_eq!(
+        build_with("GET", "/", &h, &o),
+        Err(BuildError::TooManyVars { max: 16 })
+    );
     let mut o = BuildOptions::new(Preset::UwsgiParams);
     o.max_size = 300;
     let big = vec![b'a'; 200];
     let err = build_with("GET", "/", &[("X-Big", &big)], &o).unwrap_err();
-    assert!(matches!(err, BuildError::TooLarge { max: 300, size } if size > 300), "{err:?}");
+    assert!(
+        matches!(err, BuildError::TooLarge { max: 300, size } if size > 300),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -327,9 +448,20 @@ fn client_params_for_a_gateway() {
     assert_eq!(
         names,
         [
-            &b"QUERY_STRING"[..], b"REQUEST_METHOD", b"CONTENT_TYPE", b"CONTENT_LENGTH", b"REQUEST_URI",
-            b"PATH_INFO", b"DOCUMENT_ROOT", b"SERVER_PROTOCOL", b"REQUEST_SCHEME", b"REMOTE_ADDR",
-            b"REMOTE_PORT", b"SERVER_PORT", b"SERVER_NAME", b"HTTP_HOST"
+            &b"QUERY_STRING"[..],
+            b"REQUEST_METHOD",
+            b"CONTENT_TYPE",
+            b"CONTENT_LENGTH",
+            b"REQUEST_URI",
+            b"PATH_INFO",
+            b"DOCUMENT_ROOT",
+            b"SERVER_PROTOCOL",
+            b"REQUEST_SCHEME",
+            b"REMOTE_ADDR",
+            b"REMOTE_PORT",
+            b"SERVER_PORT",
+            b"SERVER_NAME",
+            b"HTTP_HOST"
         ]
     );
     assert_eq!(p[3].1, b"3");

@@ -16,7 +16,10 @@ fn bytes(v: &Value) -> Vec<u8> {
 }
 
 fn captures() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/captures/manifest.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/vectors/captures/manifest.json"
+    );
     let m: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let caps = m["captures"].as_array().unwrap().clone();
     assert_eq!(caps.len(), 36, "expected 4 presets x 9 requests");

@@ -7,11 +7,17 @@ use wsgi_environ::parse::{DuplicateKeys, ParseOptions, environ_to_request};
 use wsgi_environ::path::PathError;
 use wsgi_environ::{Environ, ParseError};
 
-fn parse(p: &[(&str, &str)]) -> Result<(http::Request<()>, wsgi_environ::RequestFacts), ParseError> {
+fn parse(
+    p: &[(&str, &str)],
+) -> Result<(http::Request<()>, wsgi_environ::RequestFacts), ParseError> {
     environ_to_request(vars(p), &ParseOptions::default())
 }
 
-const BASE: [(&str, &str); 3] = [("REQUEST_METHOD", "GET"), ("SERVER_NAME", "s.test"), ("SERVER_PORT", "80")];
+const BASE: [(&str, &str); 3] = [
+    ("REQUEST_METHOD", "GET"),
+    ("SERVER_NAME", "s.test"),
+    ("SERVER_PORT", "80"),
+];
 
 fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
     let mut v = BASE.to_vec();
@@ -21,16 +27,30 @@ fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static s
 
 #[test]
 fn method_required_and_case_sensitive() {
-    assert_eq!(parse(&[("SERVER_NAME", "s")]).unwrap_err(), ParseError::MissingMethod);
-    assert_eq!(parse(&[("REQUEST_METHOD", "")]).unwrap_err(), ParseError::MissingMethod);
-    assert_eq!(parse(&[("REQUEST_METHOD", "G T")]).unwrap_err(), ParseError::InvalidMethod);
+    assert_eq!(
+        parse(&[("SERVER_NAME", "s")]).unwrap_err(),
+        ParseError::MissingMethod
+    );
+    assert_eq!(
+        parse(&[("REQUEST_METHOD", "")]).unwrap_err(),
+        ParseError::MissingMethod
+    );
+    assert_eq!(
+        parse(&[("REQUEST_METHOD", "G T")]).unwrap_err(),
+        ParseError::InvalidMethod
+    );
     let (r, _) = parse(&[("REQUEST_METHOD", "purge")]).unwrap();
     assert_eq!(r.method().as_str(), "purge");
 }
 
 #[test]
 fn empty_means_unset() {
-    let (r, f) = parse(&with(&[("CONTENT_LENGTH", ""), ("CONTENT_TYPE", ""), ("PATH_INFO", "")])).unwrap();
+    let (r, f) = parse(&with(&[
+        ("CONTENT_LENGTH", ""),
+        ("CONTENT_TYPE", ""),
+        ("PATH_INFO", ""),
+    ]))
+    .unwrap();
     assert_eq!(f.content_length, None);
     assert!(r.headers().get("content-type").is_none());
     assert!(r.headers().get("content-length").is_none());
@@ -46,8 +66,17 @@ fn content_length_values() {
             "{bad}"
         );
     }
-    assert_eq!(parse(&with(&[("CONTENT_LENGTH", "007")])).unwrap().1.content_length, Some(7));
-    let strict = ParseOptions { allow_leading_zeros: false, ..ParseOptions::default() };
+    assert_eq!(
+        parse(&with(&[("CONTENT_LENGTH", "007")]))
+            .unwrap()
+            .1
+            .content_length,
+        Some(7)
+    );
+    let strict = ParseOptions {
+        allow_leading_zeros: false,
+        ..ParseOptions::default()
+    };
     assert_eq!(
         environ_to_request(vars(&with(&[("CONTENT_LENGTH", "007")])), &strict).unwrap_err(),
         ParseError::InvalidContentLength
@@ -86,7 +115,10 @@ fn header_reconstruction() {
     assert_eq!(r.headers()["x-low"], "3");
     assert_eq!(
         f.extensions,
-        vec![(b"HTTP_".to_vec(), b"bare".to_vec()), (b"HTTP_BAD NAME".to_vec(), b"4".to_vec())]
+        vec![
+            (b"HTTP_".to_vec(), b"bare".to_vec()),
+            (b"HTTP_BAD NAME".to_vec(), b"4".to_vec())
+        ]
     );
 }
 
@@ -94,17 +126,36 @@ fn header_reconstruction() {
 fn duplicate_keys_policy() {
     let p = with(&[("HTTP_COOKIE", "a=1"), ("HTTP_COOKIE", "b=2")]);
     let (r, _) = environ_to_request(vars(&p), &ParseOptions::default()).unwrap();
-    assert_eq!(r.headers().get_all("cookie").iter().collect::<Vec<_>>(), ["b=2"]);
-    let app = ParseOptions { duplicates: DuplicateKeys::AppendHeaders, ..ParseOptions::default() };
+    assert_eq!(
+        r.headers().get_all("cookie").iter().collect::<Vec<_>>(),
+        ["b=2"]
+    );
+    let app = ParseOptions {
+        duplicates: DuplicateKeys::AppendHeaders,
+        ..ParseOptions::default()
+    };
     let (r, _) = environ_to_request(vars(&p), &app).unwrap();
-    assert_eq!(r.headers().get_all("cookie").iter().collect::<Vec<_>>(), ["a=1", "b=2"]);
-    let rej = ParseOptions { duplicates: DuplicateKeys::Reject, ..ParseOptions::default() };
-    assert_eq!(environ_to_request(vars(&p), &rej).unwrap_err(), ParseError::DuplicateKey { index: 4 });
+    assert_eq!(
+        r.headers().get_all("cookie").iter().collect::<Vec<_>>(),
+        ["a=1", "b=2"]
+    );
+    let rej = ParseOptions {
+        duplicates: DuplicateKeys::Reject,
+        ..ParseOptions::default()
+    };
+    assert_eq!(
+        environ_to_request(vars(&p), &rej).unwrap_err(),
+        ParseError::DuplicateKey { index: 4 }
+    );
 }
 
 #[test]
 fn uri_reconstruction() {
-    let (r, _) = parse(&with(&[("REQUEST_URI", "/raw%2Fpath?q=1"), ("PATH_INFO", "/raw/path")])).unwrap();
+    let (r, _) = parse(&with(&[
+        ("REQUEST_URI", "/raw%2Fpath?q=1"),
+        ("PATH_INFO", "/raw/path"),
+    ]))
+    .unwrap();
     assert_eq!(r.uri(), "http://s.test/raw%2Fpath?q=1");
     let (r, _) = parse(&with(&[
         ("SCRIPT_NAME", "/app"),
@@ -113,9 +164,15 @@ fn uri_reconstruction() {
     ]))
     .unwrap();
     assert_eq!(r.uri(), "http://s.test/app/a%20b/%25/%3F/%23/%C3%A9?x=%20");
-    let no_ru = ParseOptions { prefer_request_uri: false, ..ParseOptions::default() };
-    let (r, _) =
-        environ_to_request(vars(&with(&[("REQUEST_URI", "/x"), ("PATH_INFO", "/y")])), &no_ru).unwrap();
+    let no_ru = ParseOptions {
+        prefer_request_uri: false,
+        ..ParseOptions::default()
+    };
+    let (r, _) = environ_to_request(
+        vars(&with(&[("REQUEST_URI", "/x"), ("PATH_INFO", "/y")])),
+        &no_ru,
+    )
+    .unwrap();
     assert_eq!(r.uri().path(), "/y");
 }
 
@@ -124,15 +181,36 @@ fn host_and_port() {
     let (r, _) = parse(&with(&[("HTTP_HOST", "h.test:81")])).unwrap();
     assert_eq!(r.uri().authority().unwrap(), "h.test:81");
     assert_eq!(r.headers()["host"], "h.test:81");
-    let (r, _) = parse(&[("REQUEST_METHOD", "GET"), ("SERVER_NAME", "s"), ("SERVER_PORT", "8080")]).unwrap();
+    let (r, _) = parse(&[
+        ("REQUEST_METHOD", "GET"),
+        ("SERVER_NAME", "s"),
+        ("SERVER_PORT", "8080"),
+    ])
+    .unwrap();
     assert_eq!(r.uri(), "http://s:8080/");
-    let (r, _) = parse(&[("REQUEST_METHOD", "GET"), ("SERVER_NAME", "s"), ("SERVER_PORT", "443"), ("HTTPS", "on")])
-        .unwrap();
+    let (r, _) = parse(&[
+        ("REQUEST_METHOD", "GET"),
+        ("SERVER_NAME", "s"),
+        ("SERVER_PORT", "443"),
+        ("HTTPS", "on"),
+    ])
+    .unwrap();
     assert_eq!(r.uri(), "https://s/");
-    let (r, _) = parse(&[("REQUEST_METHOD", "GET"), ("SERVER_NAME", "[::1]"), ("SERVER_PORT", "80")]).unwrap();
+    let (r, _) = parse(&[
+        ("REQUEST_METHOD", "GET"),
+        ("SERVER_NAME", "[::1]"),
+        ("SERVER_PORT", "80"),
+    ])
+    .unwrap();
     assert_eq!(r.uri(), "http://[::1]/");
-    assert_eq!(parse(&with(&[("HTTP_HOST", "a b")])).unwrap_err(), ParseError::InvalidHost);
-    assert_eq!(parse(&with(&[("HTTP_HOST", "a/b")])).unwrap_err(), ParseError::InvalidHost);
+    assert_eq!(
+        parse(&with(&[("HTTP_HOST", "a b")])).unwrap_err(),
+        ParseError::InvalidHost
+    );
+    assert_eq!(
+        parse(&with(&[("HTTP_HOST", "a/b")])).unwrap_err(),
+        ParseError::InvalidHost
+    );
 }
 
 #[test]
@@ -149,7 +227,10 @@ fn scheme() {
     ] {
         let (r, f) = parse(&with(&[(k, v)])).unwrap();
         assert_eq!(f.https, https, "{k}={v}");
-        assert_eq!(r.uri().scheme_str(), Some(if https { "https" } else { "http" }));
+        assert_eq!(
+            r.uri().scheme_str(),
+            Some(if https { "https" } else { "http" })
+        );
     }
 }
 
@@ -164,9 +245,16 @@ fn server_protocol() {
         ("INCLUDED", http::Version::HTTP_11),
         ("garbage", http::Version::HTTP_11),
     ] {
-        assert_eq!(parse(&with(&[("SERVER_PROTOCOL", p)])).unwrap().0.version(), v, "{p}");
+        assert_eq!(
+            parse(&with(&[("SERVER_PROTOCOL", p)])).unwrap().0.version(),
+            v,
+            "{p}"
+        );
     }
-    let strict = ParseOptions { strict_protocol: true, ..ParseOptions::default() };
+    let strict = ParseOptions {
+        strict_protocol: true,
+        ..ParseOptions::default()
+    };
     assert_eq!(
         environ_to_request(vars(&with(&[("SERVER_PROTOCOL", "garbage")])), &strict).unwrap_err(),
         ParseError::InvalidProtocol
@@ -247,7 +335,13 @@ fn environ_model() {
     let mut e = Environ::from_pairs(vars(&[("A", "1"), ("B", "2"), ("A", "3")]));
     assert_eq!(e.get(b"A"), Some(&b"3"[..]));
     e.set(b"A", "x");
-    assert_eq!(e.as_slice(), &[(b"A".to_vec(), b"x".to_vec()), (b"B".to_vec(), b"2".to_vec())]);
+    assert_eq!(
+        e.as_slice(),
+        &[
+            (b"A".to_vec(), b"x".to_vec()),
+            (b"B".to_vec(), b"2".to_vec())
+        ]
+    );
     e.set(b"C", "");
     assert_eq!(e.get(b"C"), Some(&b""[..]));
     assert_eq!(e.get_nonempty(b"C"), None);

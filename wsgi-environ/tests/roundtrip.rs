@@ -7,8 +7,14 @@ use wsgi_environ::parse::{ParseOptions, environ_to_request};
 use wsgi_environ::response::{ResponseHead, ResponseOptions, parse_cgi_response};
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
 }
 
 fn segment() -> impl Strategy<Value = String> {

@@ -13,8 +13,19 @@ use wsgi_environ::{BuildError, ResponseError};
 /// either side.
 #[test]
 fn httpoxy() {
-    for p in [Preset::FastcgiParams, Preset::FastcgiConf, Preset::UwsgiParams, Preset::ScgiParams] {
-        let e = build_with("GET", "/", &[("Proxy", b"http://evil:8080")], &BuildOptions::new(p)).unwrap();
+    for p in [
+        Preset::FastcgiParams,
+        Preset::FastcgiConf,
+        Preset::UwsgiParams,
+        Preset::ScgiParams,
+    ] {
+        let e = build_with(
+            "GET",
+            "/",
+            &[("Proxy", b"http://evil:8080")],
+            &BuildOptions::new(p),
+        )
+        .unwrap();
         assert_eq!(e.get(b"HTTP_PROXY"), None);
     }
     let (r, _) = environ_to_request(
@@ -31,11 +42,17 @@ fn httpoxy() {
 fn underscore_and_dot_smuggling() {
     let e = build(
         "/",
-        &[("X_Auth_User", b"admin"), ("X.Auth.User", b"admin"), ("X-Auth-User", b"bob"), ("Content_Length", b"9")],
+        &[
+            ("X_Auth_User", b"admin"),
+            ("X.Auth.User", b"admin"),
+            ("X-Auth-User", b"bob"),
+            ("Content_Length", b"9"),
+        ],
     );
     assert_eq!(
         http_vars(&e),
-        [("HTTP_HOST", "app.test"), ("HTTP_X_AUTH_USER", "bob")].map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [("HTTP_HOST", "app.test"), ("HTTP_X_AUTH_USER", "bob")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     assert_eq!(e.get(b"CONTENT_LENGTH"), Some(&b""[..]));
 }
@@ -44,7 +61,10 @@ fn underscore_and_dot_smuggling() {
 /// every header-derived name is `HTTP_`-prefixed.
 #[test]
 fn header_to_control_var_injection() {
-    let e = build("/x", &[("Script-Name", b"/admin"), ("Remote-User", b"root")]);
+    let e = build(
+        "/x",
+        &[("Script-Name", b"/admin"), ("Remote-User", b"root")],
+    );
     assert_eq!(e.get(b"SCRIPT_NAME"), None);
     assert_eq!(e.get(b"REMOTE_USER"), None);
     assert_eq!(e.get(b"HTTP_SCRIPT_NAME"), Some(&b"/admin"[..]));
@@ -63,7 +83,10 @@ fn crlf_and_nul_injection() {
         parse_cgi_response(b"Status: 200\nX: a\0\n\n", &o),
         Err(ResponseError::ControlChar { offset: 16 })
     );
-    let p: Vec<(&[u8], &[u8])> = vec![(b"REQUEST_METHOD", b"GET"), (b"HTTP_X", b"a\r\nSet-Cookie: x")];
+    let p: Vec<(&[u8], &[u8])> = vec![
+        (b"REQUEST_METHOD", b"GET"),
+        (b"HTTP_X", b"a\r\nSet-Cookie: x"),
+    ];
     assert!(environ_to_request(p, &ParseOptions::default()).is_err());
 }
 
@@ -72,11 +95,21 @@ fn crlf_and_nul_injection() {
 fn content_length_vs_transfer_encoding() {
     let o = BuildOptions::new(Preset::FastcgiParams);
     assert_eq!(
-        build_with("POST", "/", &[("Transfer-Encoding", b"chunked"), ("Content-Length", b"3")], &o),
+        build_with(
+            "POST",
+            "/",
+            &[("Transfer-Encoding", b"chunked"), ("Content-Length", b"3")],
+            &o
+        ),
         Err(BuildError::ContentLengthWithTransferEncoding)
     );
     assert_eq!(
-        build_with("POST", "/", &[("Content-Length", b"3"), ("Content-Length", b"30")], &o),
+        build_with(
+            "POST",
+            "/",
+            &[("Content-Length", b"3"), ("Content-Length", b"30")],
+            &o
+        ),
         Err(BuildError::InvalidContentLength)
     );
 }
@@ -95,7 +128,10 @@ fn path_info_splitting_and_traversal() {
         build_with("GET", "/%2e%2e/%2e%2e/etc/passwd", &[], &o),
         Err(BuildError::Path(PathError::EscapesRoot))
     );
-    let c = wsgi_environ::Connection { mount: b"/api".to_vec(), ..conn() };
+    let c = wsgi_environ::Connection {
+        mount: b"/api".to_vec(),
+        ..conn()
+    };
     let e = build_environ(&parts("GET", "/api/../admin/x", &[]), &c, &o);
     assert_eq!(e, Err(BuildError::OutsideMount));
     let e = build_environ(&parts("GET", "/apiadmin", &[]), &c, &o);
@@ -106,7 +142,14 @@ fn path_info_splitting_and_traversal() {
 /// `REMOTE_ADDR`, which is the immediate peer.
 #[test]
 fn forwarded_header_spoofing() {
-    let e = build("/", &[("X-Forwarded-For", b"10.9.9.9"), ("Forwarded", b"for=10.9.9.9"), ("X-Real-IP", b"10.9.9.9")]);
+    let e = build(
+        "/",
+        &[
+            ("X-Forwarded-For", b"10.9.9.9"),
+            ("Forwarded", b"for=10.9.9.9"),
+            ("X-Real-IP", b"10.9.9.9"),
+        ],
+    );
     assert_eq!(e.get(b"REMOTE_ADDR"), Some(&b"192.0.2.7"[..]));
     assert_eq!(e.get(b"HTTP_X_FORWARDED_FOR"), Some(&b"10.9.9.9"[..]));
 }
@@ -116,7 +159,10 @@ fn forwarded_header_spoofing() {
 #[test]
 fn query_as_argv() {
     let e = build("/php-cgi?-d+allow_url_include%3d1+-s", &[]);
-    assert_eq!(e.get(b"QUERY_STRING"), Some(&b"-d+allow_url_include%3d1+-s"[..]));
+    assert_eq!(
+        e.get(b"QUERY_STRING"),
+        Some(&b"-d+allow_url_include%3d1+-s"[..])
+    );
     let with_q: Vec<_> = e
         .iter()
         .filter(|(_, v)| v.windows(2).any(|w| w == b"-d" || w == b"-s"))
@@ -128,9 +174,17 @@ fn query_as_argv() {
 /// Local redirects (Orange Tsai 2024) are surfaced, never followed.
 #[test]
 fn local_redirect_is_surfaced() {
-    let r = parse_cgi_response(b"Location: /proxy:http://internal/\n\n", &ResponseOptions::default())
-        .unwrap()
-        .complete()
-        .unwrap();
-    assert_eq!(r.kind, ResponseKind::LocalRedirect { location: b"/proxy:http://internal/".to_vec() });
+    let r = parse_cgi_response(
+        b"Location: /proxy:http://internal/\n\n",
+        &ResponseOptions::default(),
+    )
+    .unwrap()
+    .complete()
+    .unwrap();
+    assert_eq!(
+        r.kind,
+        ResponseKind::LocalRedirect {
+            location: b"/proxy:http://internal/".to_vec()
+        }
+    );
 }

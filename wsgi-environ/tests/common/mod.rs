@@ -36,7 +36,13 @@ pub fn build_with(
 
 /// Builds with the uwsgi preset and safe defaults.
 pub fn build(target: &str, headers: &[(&str, &[u8])]) -> Environ {
-    build_with("GET", target, headers, &BuildOptions::new(Preset::UwsgiParams)).unwrap()
+    build_with(
+        "GET",
+        target,
+        headers,
+        &BuildOptions::new(Preset::UwsgiParams),
+    )
+    .unwrap()
 }
 
 /// The `HTTP_*` pairs of an environ, in order.
@@ -54,5 +60,7 @@ pub fn http_vars(env: &Environ) -> Vec<(String, String)> {
 
 /// Pairs from string literals.
 pub fn vars<'a>(p: &'a [(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
-    p.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect()
+    p.iter()
+        .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+        .collect()
 }
