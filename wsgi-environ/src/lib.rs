@@ -56,3 +56,7 @@ pub use error::{BuildError, ParseError, ResponseError};
 pub use parse::{ParseOptions, RequestFacts, environ_to_request};
 pub use response::{CgiResponse, ResponseHead, ResponseKind, ResponseLimits, parse_cgi_response};
 pub use status::Status;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
