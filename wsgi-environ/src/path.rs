@@ -225,3 +225,34 @@ pub fn encode_path(path: &[u8]) -> String {
     }
     s
 }
+
+/// Splits a decoded `path` after the first segment ending in `suffix`
+/// (ASCII case-insensitive, e.g. `.php`), giving `(SCRIPT_NAME, PATH_INFO)`.
+/// The suffix must end a segment: `/a.php.jpg` does not match. Works on
+/// bytes, so non-ASCII paths keep their offsets. Runs on an already
+/// dot-resolved path (RFC 3875 §9.8).
+///
+/// ```
+/// use wsgi_environ::path::split_suffix;
+/// assert_eq!(split_suffix(b"/a.php/b/c.php", b".php"), Some((&b"/a.php"[..], &b"/b/c.php"[..])));
+/// assert_eq!(split_suffix(b"/A.PHP", b".php"), Some((&b"/A.PHP"[..], &b""[..])));
+/// assert_eq!(split_suffix(b"/a.php.jpg", b".php"), None);
+/// ```
+pub fn split_suffix<'a>(path: &'a [u8], suffix: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    if suffix.is_empty() {
+        return None;
+    }
+    let mut end = 0;
+    for seg in path.split(|&b| b == b'/') {
+        end += seg.len();
+        if seg.len() > suffix.len()
+            && seg
+                .get(seg.len() - suffix.len()..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+        {
+            return Some((path.get(..end)?, path.get(end..)?));
+        }
+        end += 1;
+    }
+    None
+}

@@ -475,3 +475,31 @@ fn preset_names() {
     assert!(!Preset::UwsgiParams.names().contains(&"SCRIPT_NAME"));
     let _ = HeaderPolicy::nginx_1_22();
 }
+
+#[test]
+fn suffix_split() {
+    use wsgi_environ::path::split_suffix;
+    let php = b".php";
+    assert_eq!(
+        split_suffix(b"/a.php/b", php),
+        Some((&b"/a.php"[..], &b"/b"[..]))
+    );
+    assert_eq!(
+        split_suffix(b"/a.php/b.php/c", php),
+        Some((&b"/a.php"[..], &b"/b.php/c"[..]))
+    );
+    assert_eq!(split_suffix(b"/a.php.jpg", php), None);
+    assert_eq!(
+        split_suffix(b"/up/a.jpg/x.php", php),
+        Some((&b"/up/a.jpg/x.php"[..], &b""[..]))
+    );
+    assert_eq!(
+        split_suffix(b"/x.PhP/y", php),
+        Some((&b"/x.PhP"[..], &b"/y"[..]))
+    );
+    assert_eq!(split_suffix(b"/.php", php), None);
+    // Non-ASCII (dotted capital I, Kelvin sign): no Unicode folding, byte offsets exact.
+    let p = "/\u{130}.php/\u{212a}".as_bytes();
+    assert_eq!(split_suffix(p, php), Some((&p[..7], &p[7..])));
+    assert_eq!(split_suffix("/a.\u{212a}hp/x".as_bytes(), b".khp"), None);
+}
