@@ -109,4 +109,35 @@ proptest! {
         prop_assert_eq!(r.head.status, h.status);
         prop_assert_eq!(&r.head.headers, &h.headers);
     }
+    /// The builder never emits a name outside `[A-Z0-9_]`, an `HTTP_PROXY`
+    /// from a header, or a value with NUL/CR/LF, whatever the headers.
+    #[test]
+    fn builder_output_is_clean(
+        headers in prop::collection::vec(("[!#$%&'*+.^_`|~0-9a-zA-Z-]{1,10}", prop::collection::vec(any::<u8>(), 0..12)), 0..10),
+        target in "/[ -~&&[^#?%]]{0,20}",
+    ) {
+        let mut b = http::Request::builder().uri("/");
+        if let Ok(u) = target.parse::<http::Uri>() {
+            b = b.uri(u);
+        }
+        let mut req = b.body(()).unwrap();
+        for (n, v) in &headers {
+            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(n.as_bytes()), http::HeaderValue::from_bytes(v)) {
+                req.headers_mut().append(n, v);
+            }
+        }
+        req.headers_mut().append("proxy", http::HeaderValue::from_static("http://evil"));
+        req.headers_mut().remove("content-length");
+        req.headers_mut().remove("transfer-encoding");
+        let (parts, ()) = req.into_parts();
+        for preset in [Preset::FastcgiParams, Preset::FastcgiConf, Preset::UwsgiParams, Preset::ScgiParams] {
+            if let Ok(env) = build_environ(&parts, &Connection::default(), &BuildOptions::new(preset)) {
+                for (k, v) in env.iter() {
+                    prop_assert!(k.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_'));
+                    prop_assert!(!v.iter().any(|&c| matches!(c, 0 | b'\r' | b'\n')));
+                }
+                prop_assert_eq!(env.get(b"HTTP_PROXY"), None);
+            }
+        }
+    }
 }
