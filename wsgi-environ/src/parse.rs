@@ -227,13 +227,6 @@ where
             }
             continue;
         };
-        if matches!(
-            rest,
-            b"CONTENT_TYPE" | b"CONTENT_LENGTH" | b"PROXY" | b"HOST"
-        ) || (rest == b"TRANSFER_ENCODING" && content_length.is_some())
-        {
-            continue;
-        }
         let name: Vec<u8> = rest
             .iter()
             .map(|&b| {
@@ -244,6 +237,15 @@ where
                 }
             })
             .collect();
+        // Compared after mapping, so `HTTP_proxy` or `HTTP_CONTENt_LENGTH`
+        // cannot slip past the checks by their case.
+        if matches!(
+            name.as_slice(),
+            b"content-type" | b"content-length" | b"proxy" | b"host"
+        ) || (name == b"transfer-encoding" && content_length.is_some())
+        {
+            continue;
+        }
         let Ok(name) = HeaderName::from_bytes(&name) else {
             extensions.push((k.to_vec(), v.to_vec()));
             continue;
@@ -260,7 +262,13 @@ where
         headers.insert(http::header::HOST, hv);
     }
     if let Some(ct) = env.content_type() {
-        let hv = HeaderValue::from_bytes(ct).map_err(|_| ParseError::InvalidHeader { index: 0 })?;
+        let hv = HeaderValue::from_bytes(ct).map_err(|_| ParseError::InvalidHeader {
+            index: env
+                .as_slice()
+                .iter()
+                .rposition(|(k, _)| k.as_slice() == b"CONTENT_TYPE")
+                .unwrap_or_default(),
+        })?;
         headers.insert(http::header::CONTENT_TYPE, hv);
     }
     if let Some(n) = content_length {

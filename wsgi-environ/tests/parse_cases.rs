@@ -352,3 +352,16 @@ fn environ_model() {
     assert_eq!(e.content_length(), Err(ParseError::InvalidContentLength));
     assert_eq!(e.get_utf8_lossy(b"A").as_deref(), Some("x"));
 }
+
+#[test]
+fn bad_content_type_value_names_its_pair() {
+    let p: Vec<(&[u8], &[u8])> = vec![
+        (b"REQUEST_METHOD", b"GET"),
+        (b"X", b""),
+        (b"CONTENT_TYPE", b"a\x01b"),
+    ];
+    assert_eq!(
+        environ_to_request(p, &ParseOptions::default()).unwrap_err(),
+        ParseError::InvalidHeader { index: 2 }
+    );
+}
