@@ -188,3 +188,29 @@ fn local_redirect_is_surfaced() {
         }
     );
 }
+
+/// Variant spellings of the reserved names (lower case, `-` instead of `_`)
+/// are filtered like the canonical ones: no `Proxy`, no second
+/// `Content-Length`, no `Host` override.
+#[test]
+fn httpoxy_and_framing_variant_spellings() {
+    let (r, f) = environ_to_request(
+        vars(&[
+            ("REQUEST_METHOD", "GET"),
+            ("HTTP_proxy", "http://evil"),
+            ("HTTP_Pro-xy", "http://evil"),
+            ("HTTP_CONTENT-LENGTH", "7"),
+            ("HTTP_content_type", "x/y"),
+            ("HTTP_host", "evil.test"),
+            ("SERVER_NAME", "good.test"),
+        ]),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    assert!(r.headers().get("proxy").is_none());
+    assert!(r.headers().get("content-length").is_none());
+    assert!(r.headers().get("content-type").is_none());
+    assert_eq!(f.content_length, None);
+    assert_eq!(r.headers()["host"], "good.test");
+    assert_eq!(r.headers()["pro-xy"], "http://evil");
+}
