@@ -136,3 +136,56 @@ where
     }
     Ok(reply)
 }
+
+/// Builds a uwsgi request head the way a front server would: the CGI vars
+/// for `method`, `path` and `query`, each header as an `HTTP_*` var (with
+/// `CONTENT_TYPE` kept unprefixed), then `extra` vars, which win over the
+/// defaults of the same name.
+pub fn request_head(
+    method: &str,
+    path: &str,
+    query: &str,
+    host: &str,
+    headers: &[(String, String)],
+    extra: &[(String, String)],
+    body: &[u8],
+) -> Result<OwnedRequestHead, Box<dyn std::error::Error + Send + Sync>> {
+    let (server_name, server_port) = host.rsplit_once(':').unwrap_or((host, "80"));
+    let uri = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    };
+    let mut vars: Vec<(String, String)> = vec![
+        ("REQUEST_METHOD".into(), method.into()),
+        ("REQUEST_URI".into(), uri),
+        ("PATH_INFO".into(), path.into()),
+        ("QUERY_STRING".into(), query.into()),
+        ("SERVER_PROTOCOL".into(), "HTTP/1.1".into()),
+        ("SERVER_NAME".into(), server_name.into()),
+        ("SERVER_PORT".into(), server_port.into()),
+        ("REMOTE_ADDR".into(), "127.0.0.1".into()),
+        ("HTTP_HOST".into(), host.into()),
+        ("CONTENT_LENGTH".into(), body.len().to_string()),
+    ];
+    for (n, v) in headers {
+        let key = n.to_ascii_uppercase().replace('-', "_");
+        let key = if key == "CONTENT_TYPE" {
+            key
+        } else {
+            format!("HTTP_{key}")
+        };
+        vars.push((key, v.clone()));
+    }
+    for (k, v) in extra {
+        vars.retain(|(n, _)| n != k);
+        vars.push((k.clone(), v.clone()));
+    }
+    let mut b = uwsgi_proto::VarsBuilder::new();
+    for (k, v) in &vars {
+        b.var(k, v);
+    }
+    Ok(OwnedRequestHead::from_packet(
+        b.packet(uwsgi_proto::Modifier1::WSGI, 0)?,
+    )?)
+}

@@ -1,0 +1,94 @@
+//! backend-client against environ-dump over uwsgi, TCP and unix.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_dump(extra: &[&str]) -> (Kill, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_environ-dump"))
+        .args(["--uwsgi", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let want = 1 + extra.iter().filter(|a| **a == "--uwsgi-unix").count();
+    let ready = (0..want).map(|_| lines.next().unwrap().unwrap()).collect();
+    (Kill(child), ready)
+}
+
+const BODY_SHA: &str = "8c40e45a";
+
+#[test]
+fn client_and_dump_over_tcp() {
+    let (_dump, ready) = start_dump(&[]);
+    let addr = ready[0].strip_prefix("listening uwsgi://").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_backend-client"))
+        .args(["-H", "X-Trace: 7", "--var", "SERVER_NAME=example.org"])
+        .args(["-d", "field=value&other=1"])
+        .arg(format!("uwsgi://{addr}/submit?q=1"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    for want in [
+        "REQUEST_METHOD=POST\n",
+        "REQUEST_URI=/submit?q=1\n",
+        "PATH_INFO=/submit\n",
+        "QUERY_STRING=q=1\n",
+        "HTTP_X_TRACE=7\n",
+        "SERVER_NAME=example.org\n",
+        "CONTENT_LENGTH=19\n",
+        "body_len=19\n",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in {text}");
+    }
+    assert!(text.contains(&format!("body_sha256={BODY_SHA}")), "{text}");
+}
+
+#[test]
+fn client_and_dump_over_unix() {
+    let path = std::env::temp_dir().join(format!("environ-dump-{}.sock", std::process::id()));
+    let p = path.to_str().unwrap();
+    let (_dump, _ready) = start_dump(&["--uwsgi-unix", p]);
+    let out = Command::new(env!("CARGO_BIN_EXE_backend-client"))
+        .args(["--unix", p, "uwsgi://localhost/x"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("REQUEST_METHOD=GET\nREQUEST_URI=/x\n"),
+        "{text}"
+    );
+    assert!(text.contains("body_len=0\n"), "{text}");
+}
+
+#[test]
+fn client_reports_refused_connection_with_exit_4() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(env!("CARGO_BIN_EXE_backend-client"))
+        .arg(format!("uwsgi://127.0.0.1:{port}/"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("backend-client: connect 127.0.0.1:"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
