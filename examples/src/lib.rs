@@ -189,3 +189,135 @@ pub fn request_head(
         b.packet(uwsgi_proto::Modifier1::WSGI, 0)?,
     )?)
 }
+
+/// Serves one FastCGI connection as an environ-dump application: every
+/// request (several per connection with keep-conn) is answered with a CGI
+/// `200 OK` head and the same report as [`environ_report`], its body hashed
+/// while streaming.
+pub async fn serve_fastcgi_dump<S>(stream: S) -> Result<(), fastcgi_proto::codec::CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use fastcgi_proto::codec::{AppCodec, AppOutput};
+    use fastcgi_proto::server::{Config, Event};
+    use std::collections::HashMap;
+    let mut framed = Framed::new(stream, AppCodec::new(Config::default()));
+    /// Per request: params, body hash, body length.
+    type InFlight = (Vec<(Bytes, Bytes)>, Sha256, u64);
+    let mut reqs: HashMap<u16, InFlight> = HashMap::new();
+    while let Some(ev) = framed.next().await {
+        match ev? {
+            Event::Request { id, .. } => {
+                reqs.insert(id, (Vec::new(), Sha256::new(), 0));
+            }
+            Event::Params { id, params } => {
+                if let Some(r) = reqs.get_mut(&id) {
+                    r.0 = params
+                        .iter()
+                        .map(|(k, v)| (Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)))
+                        .collect();
+                }
+            }
+            Event::Stdin { id, data } => {
+                if let Some(r) = reqs.get_mut(&id) {
+                    r.1.update(&data);
+                    r.2 += data.len() as u64;
+                }
+            }
+            Event::StdinEnd { id } => {
+                let Some((vars, hasher, len)) = reqs.remove(&id) else {
+                    continue;
+                };
+                let mut report = String::new();
+                for (k, v) in &vars {
+                    report.push_str(&format!("{}={}\n", show(k), show(v)));
+                }
+                report.push_str(&format!(
+                    "body_len={len}\nbody_sha256={}\n",
+                    hex::encode(hasher.finalize())
+                ));
+                let head = format!(
+                    "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                    report.len()
+                );
+                framed
+                    .feed(AppOutput::Stdout(id, Bytes::from(head)))
+                    .await?;
+                framed
+                    .feed(AppOutput::Stdout(id, Bytes::from(report)))
+                    .await?;
+                framed.send(AppOutput::End(id, 0)).await?;
+            }
+            _ => {}
+        }
+        if framed.codec().connection().is_closed() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// What [`fastcgi_request`] read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FcgiReply {
+    /// All STDOUT bytes (CGI head and body).
+    pub stdout: Vec<u8>,
+    /// All STDERR bytes.
+    pub stderr: Vec<u8>,
+    /// The application status from END_REQUEST.
+    pub app_status: u32,
+}
+
+/// Sends one FastCGI request (id 1, responder, no keep-conn) with `params`
+/// and `body`, and reads the reply up to END_REQUEST.
+pub async fn fastcgi_request<S>(
+    stream: S,
+    params: Vec<(Bytes, Bytes)>,
+    body: &[u8],
+) -> Result<FcgiReply, fastcgi_proto::codec::CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use fastcgi_proto::codec::{ClientCodec, ClientInput};
+    use fastcgi_proto::{Role, client};
+    let mut framed = Framed::new(stream, ClientCodec::default());
+    framed
+        .feed(ClientInput::Begin {
+            id: 1,
+            role: Role::RESPONDER,
+            keep_conn: false,
+        })
+        .await?;
+    framed
+        .feed(ClientInput::Params {
+            id: 1,
+            pairs: params,
+        })
+        .await?;
+    for chunk in body.chunks(16 * 1024) {
+        framed
+            .feed(ClientInput::Stdin {
+                id: 1,
+                data: Bytes::copy_from_slice(chunk),
+            })
+            .await?;
+    }
+    framed.send(ClientInput::StdinEnd { id: 1 }).await?;
+    let mut reply = FcgiReply {
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        app_status: 0,
+    };
+    while let Some(ev) = framed.next().await {
+        match ev? {
+            client::Event::Stdout { data, .. } => reply.stdout.extend_from_slice(&data),
+            client::Event::Stderr { data, .. } => reply.stderr.extend_from_slice(&data),
+            client::Event::End { end, .. } => {
+                reply.app_status = end.app_status;
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(reply)
+}

@@ -1,10 +1,11 @@
-//! Demo: starts a uwsgi environ-dump backend on a loopback port, sends it a
+//! Demo: starts uwsgi and FastCGI environ-dump backends on loopback ports, sends each a
 //! GET and a POST with the uwsgi client, prints the bytes that crossed the
 //! wire and the decoded answer, and exits 0. No external server needed.
 
 use std::process::ExitCode;
 
-use examples::{hexdump, serve_uwsgi_dump, uwsgi_request};
+use bytes::Bytes;
+use examples::{fastcgi_request, hexdump, serve_fastcgi_dump, serve_uwsgi_dump, uwsgi_request};
 use tokio::net::{TcpListener, TcpStream};
 use uwsgi_proto::{Modifier1, OwnedRequestHead, VarsBuilder};
 
@@ -79,6 +80,67 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         if reply.head.status != 200 {
             return Err(format!("unexpected status {}", reply.head.status).into());
+        }
+    }
+    server.await?.map_err(|e| e.to_string())?;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    println!("\nenviron-dump backend listening on fcgi://{addr}");
+    let server = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().await?;
+            serve_fastcgi_dump(stream).await?;
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    });
+    for (method, path, query, body) in [
+        ("GET", "/hello", "name=world", &b""[..]),
+        ("POST", "/submit", "", &b"field=value&other=1"[..]),
+    ] {
+        let head = request(method, path, query, body)?;
+        let pairs: Vec<(Bytes, Bytes)> = head
+            .vars
+            .iter()
+            .map(|(k, v)| (Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)))
+            .collect();
+        let mut wire = Vec::new();
+        let mut b = fastcgi_proto::ParamsBuilder::new();
+        for (k, v) in &pairs {
+            b.pair(k, v);
+        }
+        let params = b.finish()?;
+        fastcgi_proto::encode_record(
+            &mut wire,
+            fastcgi_proto::RecordType::BEGIN_REQUEST,
+            1,
+            &[0, 1, 0, 0, 0, 0, 0, 0],
+            8,
+        )?;
+        fastcgi_proto::encode_record(
+            &mut wire,
+            fastcgi_proto::RecordType::PARAMS,
+            1,
+            params.as_bytes(),
+            8,
+        )?;
+        fastcgi_proto::encode_record(&mut wire, fastcgi_proto::RecordType::PARAMS, 1, b"", 8)?;
+        if !body.is_empty() {
+            fastcgi_proto::encode_record(&mut wire, fastcgi_proto::RecordType::STDIN, 1, body, 8)?;
+        }
+        fastcgi_proto::encode_record(&mut wire, fastcgi_proto::RecordType::STDIN, 1, b"", 8)?;
+        println!(
+            "\n>>> FastCGI {method} {path}: {} bytes of records (BEGIN_REQUEST, PARAMS, STDIN)",
+            wire.len()
+        );
+        print!("{}", hexdump(&wire));
+        let reply = fastcgi_request(TcpStream::connect(addr).await?, pairs, body).await?;
+        println!("<<< app_status {}", reply.app_status);
+        for line in String::from_utf8_lossy(&reply.stdout).lines() {
+            println!("    {line}");
+        }
+        if !reply.stdout.starts_with(b"Status: 200") {
+            return Err("unexpected FastCGI reply".into());
         }
     }
     server.await?.map_err(|e| e.to_string())?;
