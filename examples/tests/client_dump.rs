@@ -20,7 +20,7 @@ fn start_dump(extra: &[&str]) -> (Kill, Vec<String>) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let want = 1 + extra.iter().filter(|a| **a == "--uwsgi-unix").count();
+    let want = 1 + extra.iter().filter(|a| a.starts_with("--")).count();
     let ready = (0..want).map(|_| lines.next().unwrap().unwrap()).collect();
     (Kill(child), ready)
 }
@@ -91,4 +91,43 @@ fn client_reports_refused_connection_with_exit_4() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn client_and_dump_over_fastcgi_tcp_and_unix() {
+    let path = std::env::temp_dir().join(format!("environ-dump-f{}.sock", std::process::id()));
+    let p = path.to_str().unwrap();
+    let (_dump, ready) = start_dump(&["--fastcgi", "127.0.0.1:0", "--fastcgi-unix", p]);
+    let addr = ready[1].strip_prefix("listening fcgi://").unwrap();
+    for target in [
+        vec![format!("fcgi://{addr}/index.php?a=b")],
+        vec![
+            "--unix".to_owned(),
+            p.to_owned(),
+            "fcgi://localhost/index.php?a=b".to_owned(),
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_backend-client"))
+            .args([
+                "--var",
+                "SCRIPT_FILENAME=/srv/index.php",
+                "-d",
+                "field=value&other=1",
+            ])
+            .args(&target)
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.starts_with("Status: 200 OK\r\n"), "{text}");
+        for want in [
+            "REQUEST_METHOD=POST\n",
+            "QUERY_STRING=a=b\n",
+            "SCRIPT_FILENAME=/srv/index.php\n",
+            "body_len=19\n",
+        ] {
+            assert!(text.contains(want), "{want:?} missing in {text}");
+        }
+        assert!(text.contains(&format!("body_sha256={BODY_SHA}")), "{text}");
+    }
 }

@@ -5,12 +5,14 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use examples::{request_head, uwsgi_request};
+use bytes::Bytes;
+use examples::{fastcgi_request, request_head, uwsgi_request};
 use tokio::net::{TcpStream, UnixStream};
 
 const HELP: &str = "backend-client: send one request to a uwsgi backend
 
 usage: backend-client [OPTIONS] uwsgi://HOST:PORT/PATH?QUERY
+       backend-client [OPTIONS] fcgi://HOST:PORT/PATH?QUERY
        backend-client [OPTIONS] --unix SOCKET uwsgi://localhost/PATH?QUERY
 
   -X METHOD        request method (default GET, POST with -d)
@@ -100,10 +102,19 @@ fn parse() -> Result<Option<Opts>, String> {
 }
 
 async fn run(o: Opts) -> Result<u8, (u8, String)> {
-    let rest = o
-        .url
-        .strip_prefix("uwsgi://")
-        .ok_or_else(|| (2, format!("unsupported URL {:?}: expected uwsgi://", o.url)))?;
+    let (fcgi, rest) = match (
+        o.url.strip_prefix("uwsgi://"),
+        o.url.strip_prefix("fcgi://"),
+    ) {
+        (Some(r), _) => (false, r),
+        (_, Some(r)) => (true, r),
+        _ => {
+            return Err((
+                2,
+                format!("unsupported URL {:?}: expected uwsgi:// or fcgi://", o.url),
+            ));
+        }
+    };
     let (authority, target) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -119,6 +130,46 @@ async fn run(o: Opts) -> Result<u8, (u8, String)> {
         &o.body,
     )
     .map_err(|e| (2, format!("cannot build request: {e}")))?;
+    if fcgi {
+        let pairs: Vec<(Bytes, Bytes)> = head
+            .vars
+            .iter()
+            .map(|(k, v)| (Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)))
+            .collect();
+        let exchange = async {
+            let reply = match &o.unix {
+                Some(p) => {
+                    let s = UnixStream::connect(p)
+                        .await
+                        .map_err(|e| (4, format!("connect {p}: {e}")))?;
+                    fastcgi_request(s, pairs, &o.body).await
+                }
+                None => {
+                    let s = TcpStream::connect(authority)
+                        .await
+                        .map_err(|e| (4, format!("connect {authority}: {e}")))?;
+                    fastcgi_request(s, pairs, &o.body).await
+                }
+            };
+            reply.map_err(|e| (3, format!("protocol error: {e}")))
+        };
+        let reply = tokio::time::timeout(Duration::from_secs(o.timeout), exchange)
+            .await
+            .map_err(|_| (5, format!("timed out after {}s", o.timeout)))??;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&reply.stdout);
+        let _ = out.flush();
+        if !reply.stderr.is_empty() {
+            eprint!("{}", String::from_utf8_lossy(&reply.stderr));
+        }
+        let status = reply
+            .stdout
+            .strip_prefix(b"Status: ")
+            .and_then(|r| r.get(..3))
+            .and_then(|d| std::str::from_utf8(d).ok()?.parse::<u16>().ok())
+            .unwrap_or(200);
+        return Ok(u8::from(status >= 400));
+    }
     let exchange = async {
         let reply = match &o.unix {
             Some(p) => {

@@ -1,4 +1,4 @@
-//! environ-dump: a uwsgi backend that answers every request with the decoded
+//! environ-dump: a uwsgi and FastCGI backend that answers every request with the decoded
 //! environ and a body summary (length and sha256).
 //!
 //! Usage: `environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--max-requests N]`
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use examples::serve_uwsgi_dump;
+use examples::{serve_fastcgi_dump, serve_uwsgi_dump};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Notify;
 
@@ -17,6 +17,8 @@ usage: environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--max-requests N]
 
   --uwsgi ADDR        TCP address to listen on (default 127.0.0.1:3031)
   --uwsgi-unix PATH   also listen on a unix socket
+  --fastcgi ADDR      also serve FastCGI on this TCP address
+  --fastcgi-unix PATH also serve FastCGI on a unix socket
   --max-requests N    exit after N connections have been served
   -h, --help          this text
 
@@ -26,6 +28,8 @@ when ready, logs each connection to stderr, exits 0 on Ctrl-C.";
 struct Opts {
     tcp: String,
     unix: Option<String>,
+    fcgi: Option<String>,
+    fcgi_unix: Option<String>,
     max: Option<u64>,
 }
 
@@ -33,6 +37,8 @@ fn parse() -> Result<Option<Opts>, String> {
     let mut o = Opts {
         tcp: "127.0.0.1:3031".into(),
         unix: None,
+        fcgi: None,
+        fcgi_unix: None,
         max: None,
     };
     let mut args = std::env::args().skip(1);
@@ -42,6 +48,8 @@ fn parse() -> Result<Option<Opts>, String> {
             "-h" | "--help" => return Ok(None),
             "--uwsgi" => o.tcp = val("--uwsgi")?,
             "--uwsgi-unix" => o.unix = Some(val("--uwsgi-unix")?),
+            "--fastcgi" => o.fcgi = Some(val("--fastcgi")?),
+            "--fastcgi-unix" => o.fcgi_unix = Some(val("--fastcgi-unix")?),
             "--max-requests" => {
                 o.max = Some(
                     val("--max-requests")?
@@ -65,7 +73,7 @@ async fn run(o: Opts) -> Result<(), String> {
     println!("listening uwsgi://{addr}");
     let finish = {
         let (done, served, max) = (done.clone(), served.clone(), o.max);
-        move |what: String, r: Result<(), uwsgi_proto::codec::CodecError>| {
+        move |what: String, r: Result<(), String>| {
             match r {
                 Ok(()) => eprintln!("environ-dump: served {what}"),
                 Err(e) => eprintln!("environ-dump: {what}: {e}"),
@@ -80,7 +88,12 @@ async fn run(o: Opts) -> Result<(), String> {
     tokio::spawn(async move {
         while let Ok((s, peer)) = tcp.accept().await {
             let f = f.clone();
-            tokio::spawn(async move { f(format!("uwsgi {peer}"), serve_uwsgi_dump(s).await) });
+            tokio::spawn(async move {
+                f(
+                    format!("uwsgi {peer}"),
+                    serve_uwsgi_dump(s).await.map_err(|e| e.to_string()),
+                )
+            });
         }
     });
     if let Some(path) = &o.unix {
@@ -91,7 +104,50 @@ async fn run(o: Opts) -> Result<(), String> {
         tokio::spawn(async move {
             while let Ok((s, _)) = ul.accept().await {
                 let f = f.clone();
-                tokio::spawn(async move { f("uwsgi unix".into(), serve_uwsgi_dump(s).await) });
+                tokio::spawn(async move {
+                    f(
+                        "uwsgi unix".into(),
+                        serve_uwsgi_dump(s).await.map_err(|e| e.to_string()),
+                    )
+                });
+            }
+        });
+    }
+    if let Some(a) = &o.fcgi {
+        let l = TcpListener::bind(a)
+            .await
+            .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+        println!(
+            "listening fcgi://{}",
+            l.local_addr().map_err(|e| e.to_string())?
+        );
+        let f = finish.clone();
+        tokio::spawn(async move {
+            while let Ok((s, peer)) = l.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move {
+                    f(
+                        format!("fastcgi {peer}"),
+                        serve_fastcgi_dump(s).await.map_err(|e| e.to_string()),
+                    )
+                });
+            }
+        });
+    }
+    if let Some(path) = &o.fcgi_unix {
+        let _ = std::fs::remove_file(path);
+        let ul = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+        println!("listening fcgi+unix://{path}");
+        let f = finish.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = ul.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move {
+                    f(
+                        "fastcgi unix".into(),
+                        serve_fastcgi_dump(s).await.map_err(|e| e.to_string()),
+                    )
+                });
             }
         });
     }
@@ -99,7 +155,7 @@ async fn run(o: Opts) -> Result<(), String> {
         _ = done.notified() => {}
         _ = tokio::signal::ctrl_c() => eprintln!("environ-dump: shutting down"),
     }
-    if let Some(path) = &o.unix {
+    for path in [&o.unix, &o.fcgi_unix].into_iter().flatten() {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
