@@ -64,6 +64,34 @@ pub async fn serve_uwsgi_dump<S>(stream: S) -> Result<(), CodecError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    serve_uwsgi_dump_as(stream, false).await
+}
+
+/// Renders vars and a body summary as JSON:
+/// `{"vars":[["NAME","value"],…],"body_len":N,"body_sha256":"hex"}`, in wire
+/// order; names and values are decoded as latin-1 (each byte one code point
+/// U+0000–U+00FF), so non-UTF-8 bytes survive losslessly.
+pub fn environ_json<'a>(
+    vars: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    body_len: u64,
+    body_sha256: &[u8],
+) -> String {
+    let latin1 = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
+    let vars: Vec<[String; 2]> = vars.map(|(k, v)| [latin1(k), latin1(v)]).collect();
+    serde_json::json!({
+        "vars": vars,
+        "body_len": body_len,
+        "body_sha256": hex::encode(body_sha256),
+    })
+    .to_string()
+        + "\n"
+}
+
+/// [`serve_uwsgi_dump`], answering with [`environ_json`] when `json` is set.
+pub async fn serve_uwsgi_dump_as<S>(stream: S, json: bool) -> Result<(), CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut framed = Framed::new(stream, ServerCodec::with_limits(Limits::default()));
     let mut head = None;
     let mut hasher = Sha256::new();
@@ -87,9 +115,20 @@ where
         }
     }
     let Some(head) = head else { return Ok(()) };
-    let report = environ_report(&head, body_len, &hasher.finalize());
+    let sha = hasher.finalize();
+    let (report, ctype) = if json {
+        (
+            environ_json(head.vars.iter(), body_len, &sha),
+            "application/json",
+        )
+    } else {
+        (
+            environ_report(&head, body_len, &sha),
+            "text/plain; charset=utf-8",
+        )
+    };
     let resp = ResponseHead::new(200, "OK")
-        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("Content-Type", ctype)
         .header("Content-Length", report.len().to_string());
     framed.send(ResponsePart::Head(resp)).await?;
     framed.send(ResponsePart::Body(Bytes::from(report))).await?;
@@ -198,6 +237,17 @@ pub async fn serve_fastcgi_dump<S>(stream: S) -> Result<(), fastcgi_proto::codec
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    serve_fastcgi_dump_as(stream, false).await
+}
+
+/// [`serve_fastcgi_dump`], answering with [`environ_json`] when `json` is set.
+pub async fn serve_fastcgi_dump_as<S>(
+    stream: S,
+    json: bool,
+) -> Result<(), fastcgi_proto::codec::CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     use fastcgi_proto::codec::{AppCodec, AppOutput};
     use fastcgi_proto::server::{Config, Event};
     use std::collections::HashMap;
@@ -228,16 +278,25 @@ where
                 let Some((vars, hasher, len)) = reqs.remove(&id) else {
                     continue;
                 };
-                let mut report = String::new();
-                for (k, v) in &vars {
-                    report.push_str(&format!("{}={}\n", show(k), show(v)));
-                }
-                report.push_str(&format!(
-                    "body_len={len}\nbody_sha256={}\n",
-                    hex::encode(hasher.finalize())
-                ));
+                let sha = hasher.finalize();
+                let (report, ctype) = if json {
+                    (
+                        environ_json(vars.iter().map(|(k, v)| (&k[..], &v[..])), len, &sha),
+                        "application/json",
+                    )
+                } else {
+                    let mut report = String::new();
+                    for (k, v) in &vars {
+                        report.push_str(&format!("{}={}\n", show(k), show(v)));
+                    }
+                    report.push_str(&format!(
+                        "body_len={len}\nbody_sha256={}\n",
+                        hex::encode(sha)
+                    ));
+                    (report, "text/plain; charset=utf-8")
+                };
                 let head = format!(
-                    "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+                    "Status: 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
                     report.len()
                 );
                 framed

@@ -20,7 +20,8 @@ fn start_dump(extra: &[&str]) -> (Kill, Vec<String>) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let want = 1 + extra.iter().filter(|a| a.starts_with("--")).count();
+    let listeners = ["--uwsgi-unix", "--fastcgi", "--fastcgi-unix"];
+    let want = 1 + extra.iter().filter(|a| listeners.contains(a)).count();
     let ready = (0..want).map(|_| lines.next().unwrap().unwrap()).collect();
     (Kill(child), ready)
 }
@@ -130,4 +131,31 @@ fn client_and_dump_over_fastcgi_tcp_and_unix() {
         }
         assert!(text.contains(&format!("body_sha256={BODY_SHA}")), "{text}");
     }
+}
+
+#[test]
+fn json_report_carries_bytes_as_latin1() {
+    let (_dump, ready) = start_dump(&["--format", "json"]);
+    let addr = ready[0].strip_prefix("listening uwsgi://").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_backend-client"))
+        .args(["--var", "X_NAME=caf\u{e9}"])
+        .arg(format!("uwsgi://{addr}/j"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap();
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let vars = v["vars"].as_array().unwrap();
+    assert_eq!(vars[0], serde_json::json!(["REQUEST_METHOD", "GET"]));
+    // "é" is the UTF-8 bytes c3 a9, each carried as one latin-1 code point.
+    assert_eq!(
+        vars.last().unwrap(),
+        &serde_json::json!(["X_NAME", "caf\u{c3}\u{a9}"])
+    );
+    assert_eq!(v["body_len"], 0);
+    assert_eq!(
+        v["body_sha256"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
 }

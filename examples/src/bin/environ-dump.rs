@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use examples::{serve_fastcgi_dump, serve_uwsgi_dump};
+use examples::{serve_fastcgi_dump_as, serve_uwsgi_dump_as};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Notify;
 
@@ -19,6 +19,7 @@ usage: environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--max-requests N]
   --uwsgi-unix PATH   also listen on a unix socket
   --fastcgi ADDR      also serve FastCGI on this TCP address
   --fastcgi-unix PATH also serve FastCGI on a unix socket
+  --format text|json  report format (default text)
   --max-requests N    exit after N connections have been served
   -h, --help          this text
 
@@ -31,6 +32,7 @@ struct Opts {
     fcgi: Option<String>,
     fcgi_unix: Option<String>,
     max: Option<u64>,
+    json: bool,
 }
 
 fn parse() -> Result<Option<Opts>, String> {
@@ -40,6 +42,7 @@ fn parse() -> Result<Option<Opts>, String> {
         fcgi: None,
         fcgi_unix: None,
         max: None,
+        json: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -48,6 +51,13 @@ fn parse() -> Result<Option<Opts>, String> {
             "-h" | "--help" => return Ok(None),
             "--uwsgi" => o.tcp = val("--uwsgi")?,
             "--uwsgi-unix" => o.unix = Some(val("--uwsgi-unix")?),
+            "--format" => {
+                o.json = match val("--format")?.as_str() {
+                    "json" => true,
+                    "text" => false,
+                    f => return Err(format!("unknown --format {f:?} (text or json)")),
+                };
+            }
             "--fastcgi" => o.fcgi = Some(val("--fastcgi")?),
             "--fastcgi-unix" => o.fcgi_unix = Some(val("--fastcgi-unix")?),
             "--max-requests" => {
@@ -64,6 +74,7 @@ fn parse() -> Result<Option<Opts>, String> {
 }
 
 async fn run(o: Opts) -> Result<(), String> {
+    let json = o.json;
     let done = Arc::new(Notify::new());
     let served = Arc::new(AtomicU64::new(0));
     let tcp = TcpListener::bind(&o.tcp)
@@ -91,7 +102,9 @@ async fn run(o: Opts) -> Result<(), String> {
             tokio::spawn(async move {
                 f(
                     format!("uwsgi {peer}"),
-                    serve_uwsgi_dump(s).await.map_err(|e| e.to_string()),
+                    serve_uwsgi_dump_as(s, json)
+                        .await
+                        .map_err(|e| e.to_string()),
                 )
             });
         }
@@ -107,7 +120,9 @@ async fn run(o: Opts) -> Result<(), String> {
                 tokio::spawn(async move {
                     f(
                         "uwsgi unix".into(),
-                        serve_uwsgi_dump(s).await.map_err(|e| e.to_string()),
+                        serve_uwsgi_dump_as(s, json)
+                            .await
+                            .map_err(|e| e.to_string()),
                     )
                 });
             }
@@ -128,7 +143,9 @@ async fn run(o: Opts) -> Result<(), String> {
                 tokio::spawn(async move {
                     f(
                         format!("fastcgi {peer}"),
-                        serve_fastcgi_dump(s).await.map_err(|e| e.to_string()),
+                        serve_fastcgi_dump_as(s, json)
+                            .await
+                            .map_err(|e| e.to_string()),
                     )
                 });
             }
@@ -145,7 +162,9 @@ async fn run(o: Opts) -> Result<(), String> {
                 tokio::spawn(async move {
                     f(
                         "fastcgi unix".into(),
-                        serve_fastcgi_dump(s).await.map_err(|e| e.to_string()),
+                        serve_fastcgi_dump_as(s, json)
+                            .await
+                            .map_err(|e| e.to_string()),
                     )
                 });
             }
