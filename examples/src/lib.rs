@@ -2,6 +2,9 @@
 //! a uwsgi client, both on the `uwsgi-proto` codecs, plus a hex dump.
 #![forbid(unsafe_code)]
 
+pub mod net;
+pub mod proxy;
+
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sha2::{Digest, Sha256};

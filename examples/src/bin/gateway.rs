@@ -1,0 +1,110 @@
+//! gateway: an HTTP/1.1 reverse proxy to a uwsgi or FastCGI backend.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use examples::net::Backend;
+use examples::proxy::{Gateway, GatewayConfig};
+use tokio::net::TcpListener;
+
+const HELP: &str = "gateway: HTTP/1.1 reverse proxy to a uwsgi or FastCGI backend
+
+usage: gateway [--listen ADDR] --backend URL [OPTIONS]
+
+  --listen ADDR            HTTP address (default 127.0.0.1:8080; port 0 picks one)
+  --backend URL            uwsgi://HOST:PORT, fcgi://HOST:PORT,
+                           uwsgi+unix:///PATH or fcgi+unix:///PATH
+  --document-root DIR      DOCUMENT_ROOT, and the base of SCRIPT_FILENAME
+  --script-filename PATH   fixed SCRIPT_FILENAME (FastCGI)
+  --index NAME             appended to a script name ending in / (default index.php)
+  --timeout SECS           connect + response head deadline, 504 after (default 60)
+  -h, --help               this text
+
+The environ is built with nginx's uwsgi_params (uwsgi) or fastcgi_params plus
+SCRIPT_FILENAME (FastCGI). Bodies stream both ways; a chunked request body is
+buffered (up to 16 MiB) to learn its CONTENT_LENGTH. Answers 502 when the
+backend is down or its reply malformed, 504 on timeout; FastCGI stderr is
+logged. Prints `listening http://ADDR` on stdout when ready; exits 0 on Ctrl-C.";
+
+fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
+    let mut listen = "127.0.0.1:8080".to_owned();
+    let mut backend = None;
+    let (mut root, mut script, mut index, mut timeout) = (None, None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = |n: &str| args.next().ok_or_else(|| format!("{n} needs a value"));
+        match a.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--listen" => listen = val("--listen")?,
+            "--backend" => {
+                let url = val("--backend")?;
+                backend = Some(Backend::parse(&url)?.0);
+            }
+            "--document-root" => root = Some(val("--document-root")?),
+            "--script-filename" => script = Some(val("--script-filename")?),
+            "--index" => index = Some(val("--index")?),
+            "--timeout" => {
+                timeout = Some(
+                    val("--timeout")?
+                        .parse::<u64>()
+                        .map_err(|_| "--timeout needs whole seconds".to_owned())?,
+                );
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    let backend = backend.ok_or("missing --backend (try --help)")?;
+    let mut c = GatewayConfig::new(backend);
+    c.document_root = root;
+    c.script_filename = script;
+    if let Some(i) = index {
+        c.index = i;
+    }
+    if let Some(t) = timeout {
+        c.timeout = Duration::from_secs(t);
+    }
+    Ok(Some((listen, c)))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let (listen, config) = match parse() {
+        Ok(Some(x)) => x,
+        Ok(None) => {
+            println!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("gateway: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(a) => println!("listening http://{a}"),
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let gateway = Gateway::new(config);
+    tokio::select! {
+        r = gateway.serve(listener) => match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gateway: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("gateway: shutting down");
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Backend addresses, connections and listeners shared by the tools: one
+//! [`Stream`] type for TCP and unix sockets, split into owned halves without
+//! a lock, and one [`Listener`] for both.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream, tcp, unix};
+
+/// The gateway protocol spoken with a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// uwsgi (`uwsgi://`, `uwsgi+unix://`).
+    Uwsgi,
+    /// FastCGI (`fcgi://`, `fcgi+unix://`).
+    Fastcgi,
+}
+
+impl Protocol {
+    /// The URL scheme of this protocol over TCP (`uwsgi` or `fcgi`).
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Self::Uwsgi => "uwsgi",
+            Self::Fastcgi => "fcgi",
+        }
+    }
+}
+
+/// Where a socket lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A TCP `host:port`.
+    Tcp(String),
+    /// A unix socket path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tcp(a) => f.write_str(a),
+            Self::Unix(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Connects, with `TCP_NODELAY` on TCP.
+    pub async fn connect(&self) -> io::Result<Stream> {
+        match self {
+            Self::Tcp(a) => {
+                let s = TcpStream::connect(a).await?;
+                s.set_nodelay(true)?;
+                Ok(Stream::Tcp(s))
+            }
+            Self::Unix(p) => Ok(Stream::Unix(UnixStream::connect(p).await?)),
+        }
+    }
+}
+
+/// A backend: protocol and endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The socket.
+    pub endpoint: Endpoint,
+}
+
+impl Backend {
+    /// Parses `uwsgi://HOST:PORT`, `fcgi://HOST:PORT`, `uwsgi+unix:///PATH`
+    /// or `fcgi+unix:///PATH`. For the TCP forms, a path after the authority
+    /// is returned as the request target (`/` when there is none, and just
+    /// `?query` when only a query follows); the unix forms have target `/`.
+    ///
+    /// ```
+    /// use examples::net::{Backend, Endpoint, Protocol};
+    /// let (b, target) = Backend::parse("fcgi://127.0.0.1:9000/index.php?a=1").unwrap();
+    /// assert_eq!(b.protocol, Protocol::Fastcgi);
+    /// assert_eq!(b.endpoint, Endpoint::Tcp("127.0.0.1:9000".into()));
+    /// assert_eq!(target, "/index.php?a=1");
+    /// let (b, target) = Backend::parse("uwsgi+unix:///run/app.sock").unwrap();
+    /// assert_eq!(b.endpoint, Endpoint::Unix("/run/app.sock".into()));
+    /// assert_eq!(target, "/");
+    /// assert!(Backend::parse("http://x").is_err());
+    /// ```
+    pub fn parse(url: &str) -> Result<(Self, &str), String> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            format!("{url:?} is not a backend URL (uwsgi://, fcgi://, uwsgi+unix://, fcgi+unix://)")
+        })?;
+        let (protocol, unix) = match scheme {
+            "uwsgi" => (Protocol::Uwsgi, false),
+            "fcgi" | "fastcgi" => (Protocol::Fastcgi, false),
+            "uwsgi+unix" => (Protocol::Uwsgi, true),
+            "fcgi+unix" | "fastcgi+unix" => (Protocol::Fastcgi, true),
+            s => {
+                return Err(format!(
+                    "unsupported scheme {s:?} in {url:?}: expected uwsgi, fcgi, uwsgi+unix or fcgi+unix"
+                ));
+            }
+        };
+        if unix {
+            if rest.is_empty() {
+                return Err(format!("{url:?} has no socket path"));
+            }
+            return Ok((
+                Self {
+                    protocol,
+                    endpoint: Endpoint::Unix(rest.into()),
+                },
+                "/",
+            ));
+        }
+        let (authority, target) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() {
+            return Err(format!("{url:?} has no host:port"));
+        }
+        Ok((
+            Self {
+                protocol,
+                endpoint: Endpoint::Tcp(authority.into()),
+            },
+            target,
+        ))
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.endpoint {
+            Endpoint::Tcp(a) => write!(f, "{}://{a}", self.protocol.scheme()),
+            Endpoint::Unix(p) => write!(f, "{}+unix://{}", self.protocol.scheme(), p.display()),
+        }
+    }
+}
+
+/// A connected TCP or unix stream.
+#[derive(Debug)]
+pub enum Stream {
+    /// TCP.
+    Tcp(TcpStream),
+    /// Unix socket.
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// Splits into owned halves (no lock between them).
+    pub fn into_split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Self::Tcp(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
+            }
+            Self::Unix(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Unix(r), WriteHalf::Unix(w))
+            }
+        }
+    }
+}
+
+/// The read half of a [`Stream`].
+#[derive(Debug)]
+pub enum ReadHalf {
+    /// TCP.
+    Tcp(tcp::OwnedReadHalf),
+    /// Unix socket.
+    Unix(unix::OwnedReadHalf),
+}
+
+/// The write half of a [`Stream`].
+#[derive(Debug)]
+pub enum WriteHalf {
+    /// TCP.
+    Tcp(tcp::OwnedWriteHalf),
+    /// Unix socket.
+    Unix(unix::OwnedWriteHalf),
+}
+
+macro_rules! delegate_read {
+    ($t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+                    Self::Unix(s) => Pin::new(s).poll_read(cx, buf),
+                }
+            }
+        }
+    };
+}
+
+macro_rules! delegate_write {
+    ($t:ty) => {
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+                    Self::Unix(s) => Pin::new(s).poll_write(cx, buf),
+                }
+            }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                match self.get_mut() {
+                    Self::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                    Self::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                }
+            }
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    Self::Tcp(s) => Pin::new(s).poll_flush(cx),
+                    Self::Unix(s) => Pin::new(s).poll_flush(cx),
+                }
+            }
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.get_mut() {
+                    Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+                    Self::Unix(s) => Pin::new(s).poll_shutdown(cx),
+                }
+            }
+        }
+    };
+}
+
+delegate_read!(Stream);
+delegate_read!(ReadHalf);
+delegate_write!(Stream);
+delegate_write!(WriteHalf);
+
+/// A TCP or unix listener.
+#[derive(Debug)]
+pub enum Listener {
+    /// TCP.
+    Tcp(TcpListener),
+    /// Unix socket.
+    Unix(UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(l: TcpListener) -> Self {
+        Self::Tcp(l)
+    }
+}
+
+impl From<UnixListener> for Listener {
+    fn from(l: UnixListener) -> Self {
+        Self::Unix(l)
+    }
+}
+
+impl Listener {
+    /// Binds `endpoint`; a stale unix socket file is removed first.
+    pub async fn bind(endpoint: &Endpoint) -> io::Result<Self> {
+        match endpoint {
+            Endpoint::Tcp(a) => Ok(Self::Tcp(TcpListener::bind(a).await?)),
+            Endpoint::Unix(p) => {
+                let _ = std::fs::remove_file(p);
+                Ok(Self::Unix(UnixListener::bind(p)?))
+            }
+        }
+    }
+
+    /// Accepts one connection (`TCP_NODELAY` on TCP), with the peer address
+    /// for TCP.
+    pub async fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Self::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                let _ = s.set_nodelay(true);
+                Ok((Stream::Tcp(s), Some(peer)))
+            }
+            Self::Unix(l) => {
+                let (s, _) = l.accept().await?;
+                Ok((Stream::Unix(s), None))
+            }
+        }
+    }
+
+    /// The bound address as `scheme://ADDR` or `scheme+unix://PATH`.
+    pub fn url(&self, scheme: &str) -> String {
+        match self {
+            Self::Tcp(l) => match l.local_addr() {
+                Ok(a) => format!("{scheme}://{a}"),
+                Err(_) => format!("{scheme}://?"),
+            },
+            Self::Unix(l) => match l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(PathBuf::from))
+            {
+                Some(p) => format!("{scheme}+unix://{}", p.display()),
+                None => format!("{scheme}+unix://?"),
+            },
+        }
+    }
+}
+
+/// Whether an I/O error means the connection was refused, reset or closed
+/// early, as a short phrase for messages.
+pub fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset => "connection reset by peer".into(),
+        io::ErrorKind::BrokenPipe => "connection closed by peer (broken pipe)".into(),
+        io::ErrorKind::UnexpectedEof => "connection closed early".into(),
+        io::ErrorKind::NotFound => "no such socket".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,616 @@
+//! One request to a uwsgi or FastCGI backend with streaming bodies both
+//! ways ([`exchange`]), and the HTTP → backend gateway built on it
+//! ([`Gateway`]).
+//!
+//! The request body is written by its own task on the write half of the
+//! connection while the response is read from the read half, so a backend
+//! that answers before it has read the whole body cannot deadlock the
+//! exchange. The response body is handed out chunk by chunk as it arrives;
+//! nothing is buffered whole.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use http::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Body, Frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use crate::net::{Backend, Protocol, ReadHalf, Stream, describe_io};
+
+/// A boxed error, as carried by bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A streamed response (or request) body.
+pub type BoxBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Why an exchange failed before a response head was read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    /// The backend could not be reached.
+    Connect(io::Error),
+    /// The connection failed (reset, closed) while the head was awaited.
+    Io(io::Error),
+    /// The backend's reply was malformed (the message names the offset),
+    /// or the request could not be encoded.
+    Protocol(String),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connect(e) => write!(f, "connect: {}", describe_io(e)),
+            Self::Io(e) => f.write_str(&describe_io(e)),
+            Self::Protocol(m) => write!(f, "malformed reply: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ExchangeError {}
+
+/// Something the backend reported besides the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Note {
+    /// FastCGI STDERR bytes.
+    Stderr(Bytes),
+    /// FastCGI END_REQUEST.
+    End {
+        /// The application status.
+        app_status: u32,
+        /// The protocol status.
+        protocol_status: fastcgi_proto::ProtocolStatus,
+    },
+}
+
+/// Receives [`Note`]s while the response streams.
+pub type NoteSink = Arc<dyn Fn(Note) + Send + Sync>;
+
+/// Options of one [`exchange`].
+#[derive(Clone)]
+pub struct ExchangeOptions {
+    /// The request is `HEAD`: the response has no body.
+    pub head_request: bool,
+    /// Where FastCGI stderr and END_REQUEST go.
+    pub notes: Option<NoteSink>,
+}
+
+impl fmt::Debug for ExchangeOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExchangeOptions")
+            .field("head_request", &self.head_request)
+            .field("notes", &self.notes.is_some())
+            .finish()
+    }
+}
+
+fn header_map(pairs: &[(Vec<u8>, Vec<u8>)]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(pairs.len());
+    for (n, v) in pairs {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(n), HeaderValue::from_bytes(v)) {
+            map.append(n, v);
+        }
+    }
+    map
+}
+
+/// Drops the hop-by-hop fields a backend must not decide for the client
+/// connection.
+fn strip_hop_by_hop(map: &mut HeaderMap) {
+    for n in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        map.remove(n);
+    }
+}
+
+/// Sends one request to `backend` over `stream`: `vars` as the uwsgi vars
+/// block or FastCGI params, then `body`, streamed. Returns once the response
+/// head has arrived; the response body streams from the connection.
+pub async fn exchange<B>(
+    protocol: Protocol,
+    stream: Stream,
+    vars: Vec<(Vec<u8>, Vec<u8>)>,
+    body: B,
+    opts: ExchangeOptions,
+) -> Result<Response<BoxBody>, ExchangeError>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    match protocol {
+        Protocol::Uwsgi => uwsgi_exchange(stream, vars, body, opts).await,
+        Protocol::Fastcgi => fastcgi_exchange(stream, vars, body, opts).await,
+    }
+}
+
+async fn uwsgi_exchange<B>(
+    stream: Stream,
+    vars: Vec<(Vec<u8>, Vec<u8>)>,
+    body: B,
+    opts: ExchangeOptions,
+) -> Result<Response<BoxBody>, ExchangeError>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use uwsgi_proto::codec::{ClientCodec, RequestPart, ResponsePart};
+    let mut b = uwsgi_proto::VarsBuilder::new();
+    for (k, v) in &vars {
+        b.var(k, v);
+    }
+    let head = b
+        .packet(uwsgi_proto::Modifier1::WSGI, 0)
+        .map_err(|e| ExchangeError::Protocol(format!("request vars: {e}")))
+        .and_then(|p| {
+            uwsgi_proto::OwnedRequestHead::from_packet(p)
+                .map_err(|e| ExchangeError::Protocol(format!("request vars: {e}")))
+        })?;
+    let (r, w) = stream.into_split();
+    let (guard, released) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut out = FramedWrite::new(w, ClientCodec::new());
+        if out.send(RequestPart::Head(head)).await.is_err() {
+            return;
+        }
+        let mut body = std::pin::pin!(body.map_err(Into::<BoxError>::into));
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return };
+            if let Ok(data) = frame.into_data() {
+                if !data.is_empty() && out.send(RequestPart::Body(data)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if out.send(RequestPart::End).await.is_err() {
+            return;
+        }
+        // Keep the write half open (no half-close) until the response is read.
+        let _ = released.await;
+    });
+    let codec = ClientCodec::new()
+        .decoder(uwsgi_proto::ResponseDecoder::new().head_request(opts.head_request));
+    let mut input = FramedRead::with_capacity(r, codec, 16 * 1024);
+    let head = match input.next().await {
+        Some(Ok(ResponsePart::Head(h))) => h,
+        Some(Ok(_)) => return Err(ExchangeError::Protocol("no response head".into())),
+        Some(Err(uwsgi_proto::codec::CodecError::Io(e))) => return Err(ExchangeError::Io(e)),
+        Some(Err(e)) => return Err(ExchangeError::Protocol(e.to_string())),
+        None => {
+            return Err(ExchangeError::Protocol(
+                "connection closed at offset 0 before a response head".into(),
+            ));
+        }
+    };
+    let status = StatusCode::from_u16(head.status)
+        .map_err(|_| ExchangeError::Protocol(format!("status {} out of range", head.status)))?;
+    let mut headers = header_map(&head.headers);
+    strip_hop_by_hop(&mut headers);
+    let frames = futures_util::stream::unfold(Some((input, guard)), |state| async move {
+        let (mut input, guard) = state?;
+        loop {
+            return match input.next().await {
+                Some(Ok(ResponsePart::Body(b))) => Some((Ok(Frame::data(b)), Some((input, guard)))),
+                Some(Ok(ResponsePart::End)) | None => None,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => Some((Err(BoxError::from(e)), None)),
+            };
+        }
+    });
+    let mut resp = Response::new(StreamBody::new(frames).boxed_unsync());
+    *resp.status_mut() = status;
+    *resp.headers_mut() = headers;
+    Ok(resp)
+}
+
+/// The read side of a FastCGI exchange: records in, events out.
+struct FcgiReader {
+    rd: ReadHalf,
+    conn: fastcgi_proto::client::Connection,
+    buf: BytesMut,
+    read: u64,
+    ended: bool,
+}
+
+impl FcgiReader {
+    async fn next(&mut self) -> Result<Option<fastcgi_proto::client::Event>, ExchangeError> {
+        loop {
+            if let Some(e) = self.conn.poll_event() {
+                if matches!(e, fastcgi_proto::client::Event::End { .. }) {
+                    self.ended = true;
+                }
+                return Ok(Some(e));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            if self.buf.capacity() - self.buf.len() < 8 * 1024 {
+                self.buf.reserve(64 * 1024);
+            }
+            let n = self
+                .rd
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(ExchangeError::Io)?;
+            if n == 0 {
+                return Err(ExchangeError::Protocol(format!(
+                    "connection closed at offset {} before END_REQUEST",
+                    self.read
+                )));
+            }
+            self.read += n as u64;
+            self.conn
+                .handle_buf(&mut self.buf)
+                .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        }
+    }
+}
+
+async fn fastcgi_exchange<B>(
+    stream: Stream,
+    vars: Vec<(Vec<u8>, Vec<u8>)>,
+    body: B,
+    opts: ExchangeOptions,
+) -> Result<Response<BoxBody>, ExchangeError>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use fastcgi_proto::Role;
+    use fastcgi_proto::client::{Connection, Event};
+    let proto = |e: fastcgi_proto::client::RequestError| ExchangeError::Protocol(e.to_string());
+    let mut wconn = Connection::new();
+    wconn.begin(1, Role::RESPONDER, false).map_err(proto)?;
+    wconn
+        .params(1, vars.iter().map(|(k, v)| (&k[..], &v[..])))
+        .map_err(proto)?;
+    let first = wconn.poll_transmit().unwrap_or_default();
+    let (r, mut w) = stream.into_split();
+    let (guard, released) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if w.write_all(&first).await.is_err() {
+            return;
+        }
+        let mut body = std::pin::pin!(body.map_err(Into::<BoxError>::into));
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { return };
+            if let Ok(data) = frame.into_data() {
+                if wconn.stdin(1, &data).is_err() {
+                    return;
+                }
+                if let Some(out) = wconn.poll_transmit() {
+                    if w.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if wconn.stdin_end(1).is_err() {
+            return;
+        }
+        if let Some(out) = wconn.poll_transmit() {
+            if w.write_all(&out).await.is_err() {
+                return;
+            }
+        }
+        let _ = released.await;
+    });
+    let mut rconn = Connection::new();
+    rconn.begin(1, Role::RESPONDER, false).map_err(proto)?;
+    let _ = rconn.poll_transmit();
+    let mut reader = FcgiReader {
+        rd: r,
+        conn: rconn,
+        buf: BytesMut::with_capacity(64 * 1024),
+        read: 0,
+        ended: false,
+    };
+    let notes = opts.notes.clone();
+    let note = move |n: Note| {
+        if let Some(s) = &notes {
+            s(n);
+        }
+    };
+    let ropts = wsgi_environ::response::ResponseOptions::default();
+    let mut head_buf = BytesMut::new();
+    let cgi = loop {
+        match reader.next().await? {
+            Some(Event::Stdout { data, .. }) => {
+                head_buf.extend_from_slice(&data);
+                match wsgi_environ::parse_cgi_response(&head_buf, &ropts) {
+                    Ok(wsgi_environ::Status::Complete(r)) => break r,
+                    Ok(_) => {}
+                    Err(e) => return Err(ExchangeError::Protocol(format!("CGI head: {e}"))),
+                }
+            }
+            Some(Event::Stderr { data, .. }) => note(Note::Stderr(data)),
+            Some(Event::End { end, .. }) => {
+                note(Note::End {
+                    app_status: end.app_status,
+                    protocol_status: end.protocol_status,
+                });
+                return Err(ExchangeError::Protocol(format!(
+                    "END_REQUEST ({:?}, app status {}) before a complete CGI head ({} bytes of STDOUT)",
+                    end.protocol_status,
+                    end.app_status,
+                    head_buf.len()
+                )));
+            }
+            Some(_) => {}
+            None => {
+                return Err(ExchangeError::Protocol("no response".into()));
+            }
+        }
+    };
+    let rest = head_buf
+        .split_off(cgi.body_offset.min(head_buf.len()))
+        .freeze();
+    let mut headers = cgi.head.headers;
+    strip_hop_by_hop(&mut headers);
+    let state = (reader, (!rest.is_empty()).then_some(rest), guard, note);
+    let frames = futures_util::stream::unfold(Some(state), |state| async move {
+        let (mut reader, first, guard, note) = state?;
+        if let Some(b) = first {
+            return Some((Ok(Frame::data(b)), Some((reader, None, guard, note))));
+        }
+        loop {
+            return match reader.next().await {
+                Ok(Some(Event::Stdout { data, .. })) => {
+                    Some((Ok(Frame::data(data)), Some((reader, None, guard, note))))
+                }
+                Ok(Some(Event::Stderr { data, .. })) => {
+                    note(Note::Stderr(data));
+                    continue;
+                }
+                Ok(Some(Event::End { end, .. })) => {
+                    note(Note::End {
+                        app_status: end.app_status,
+                        protocol_status: end.protocol_status,
+                    });
+                    None
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => None,
+                Err(e) => Some((Err(BoxError::from(e)), None)),
+            };
+        }
+    });
+    let mut resp = Response::new(StreamBody::new(frames).boxed_unsync());
+    *resp.status_mut() = cgi.head.status;
+    *resp.headers_mut() = headers;
+    Ok(resp)
+}
+
+/// Configuration of a [`Gateway`].
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The backend.
+    pub backend: Backend,
+    /// `DOCUMENT_ROOT` (and the base of `SCRIPT_FILENAME` for FastCGI).
+    pub document_root: Option<String>,
+    /// A fixed `SCRIPT_FILENAME` for FastCGI (else document root + script name).
+    pub script_filename: Option<String>,
+    /// Appended to a FastCGI script name ending in `/` (nginx `fastcgi_index`).
+    pub index: String,
+    /// Time allowed for connecting and receiving the response head (504 after).
+    pub timeout: Duration,
+    /// Largest request body without `Content-Length` (chunked) buffered to
+    /// learn its length (413 above).
+    pub max_chunked_body: usize,
+}
+
+impl GatewayConfig {
+    /// Defaults for `backend`: no document root, index `index.php`, 60 s
+    /// timeout, 16 MiB chunked-body limit.
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            document_root: None,
+            script_filename: None,
+            index: "index.php".into(),
+            timeout: Duration::from_secs(60),
+            max_chunked_body: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// An HTTP → uwsgi / FastCGI reverse proxy: nginx's `uwsgi_pass` /
+/// `fastcgi_pass` with the `uwsgi_params` / `fastcgi_params` presets.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    config: Arc<GatewayConfig>,
+}
+
+fn plain(status: StatusCode, msg: String) -> Response<BoxBody> {
+    let mut r = Response::new(
+        Full::new(Bytes::from(msg + "\n"))
+            .map_err(|e: Infallible| match e {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+impl Gateway {
+    /// A gateway with `config`.
+    pub fn new(config: GatewayConfig) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+
+    /// The environ for a request head: the protocol's nginx preset, then for
+    /// FastCGI the index and `SCRIPT_FILENAME`.
+    pub fn environ(
+        &self,
+        parts: &http::request::Parts,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        body_len: Option<u64>,
+    ) -> Result<wsgi_environ::build::Pairs, wsgi_environ::BuildError> {
+        use wsgi_environ::{BuildOptions, Connection, Preset, build_environ};
+        let c = &self.config;
+        let fcgi = c.backend.protocol == Protocol::Fastcgi;
+        let conn = Connection {
+            remote,
+            local,
+            document_root: c.document_root.clone().unwrap_or_default().into_bytes(),
+            server_software: b"gateway".to_vec(),
+            body_len,
+            ..Connection::default()
+        };
+        let preset = if fcgi {
+            Preset::FastcgiParams
+        } else {
+            Preset::UwsgiParams
+        };
+        let mut env = build_environ(parts, &conn, &BuildOptions::new(preset))?;
+        if fcgi {
+            let mut script = env.get(b"SCRIPT_NAME").unwrap_or_default().to_vec();
+            if script.ends_with(b"/") && !c.index.is_empty() {
+                script.extend_from_slice(c.index.as_bytes());
+                env.set(b"SCRIPT_NAME", script.clone());
+            }
+            let filename = match &c.script_filename {
+                Some(f) => f.clone().into_bytes(),
+                None => [conn.document_root.as_slice(), &script].concat(),
+            };
+            env.set(b"SCRIPT_FILENAME", filename);
+        }
+        Ok(env.into_vec())
+    }
+
+    /// Serves one request: 400 when no environ can be built (smuggling-prone
+    /// framing, bad path), 413 for an over-long chunked body, 502 when the
+    /// backend is unreachable or its reply malformed, 504 on timeout.
+    pub async fn handle<B>(
+        &self,
+        req: Request<B>,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> Response<BoxBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let c = &self.config;
+        let (parts, body) = req.into_parts();
+        let (body, body_len) = if parts.headers.contains_key(CONTENT_LENGTH) || body.is_end_stream()
+        {
+            (body.map_err(Into::into).boxed_unsync(), None)
+        } else {
+            match Limited::new(body, c.max_chunked_body).collect().await {
+                Ok(all) => {
+                    let all = all.to_bytes();
+                    let n = all.len() as u64;
+                    (
+                        Full::new(all)
+                            .map_err(|e: Infallible| match e {})
+                            .boxed_unsync(),
+                        Some(n),
+                    )
+                }
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    return plain(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("request body over {} bytes", c.max_chunked_body),
+                    );
+                }
+                Err(e) => return plain(StatusCode::BAD_REQUEST, format!("request body: {e}")),
+            }
+        };
+        let vars = match self.environ(&parts, remote, local, body_len) {
+            Ok(v) => v,
+            Err(e) => return plain(StatusCode::BAD_REQUEST, format!("bad request: {e}")),
+        };
+        let backend = &c.backend;
+        let opts = ExchangeOptions {
+            head_request: parts.method == http::Method::HEAD,
+            notes: Some(Arc::new(|n| {
+                if let Note::Stderr(b) = n {
+                    eprintln!(
+                        "gateway: backend stderr: {}",
+                        String::from_utf8_lossy(&b).trim_end()
+                    );
+                }
+            })),
+        };
+        let work = async {
+            let stream = backend
+                .endpoint
+                .connect()
+                .await
+                .map_err(ExchangeError::Connect)?;
+            exchange(backend.protocol, stream, vars, body, opts).await
+        };
+        match tokio::time::timeout(c.timeout, work).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => {
+                eprintln!("gateway: {backend}: {e}");
+                plain(
+                    StatusCode::BAD_GATEWAY,
+                    format!("bad gateway: {backend}: {e}"),
+                )
+            }
+            Err(_) => {
+                eprintln!(
+                    "gateway: {backend}: no response head within {:?}",
+                    c.timeout
+                );
+                plain(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!("gateway timeout: {backend}"),
+                )
+            }
+        }
+    }
+
+    /// Accepts HTTP/1.1 connections on `listener` forever.
+    pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        loop {
+            let (s, remote) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors and the like: back off, keep serving.
+                    eprintln!("gateway: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = s.set_nodelay(true);
+            let local = s.local_addr().ok();
+            let gw = self.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let gw = gw.clone();
+                    async move { Ok::<_, Infallible>(gw.handle(req, Some(remote), local).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    }
+}
