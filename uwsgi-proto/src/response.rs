@@ -434,9 +434,12 @@ impl ResponseDecoder {
 
     fn partial<T>(&self, buf: &[u8]) -> Result<Status<T>, DecodeError> {
         if buf.len() >= self.max_head_len {
+            // No end of head within `max_head_len` bytes: the head is at
+            // least one byte longer. Reported the same way however the
+            // input was split into reads.
             return Err(DecodeError::TooLarge {
                 what: Field::ResponseHead,
-                size: buf.len() as u64,
+                size: (self.max_head_len as u64).saturating_add(1),
                 max: self.max_head_len as u64,
             });
         }
@@ -466,4 +469,36 @@ fn parse_status_value(v: &[u8]) -> Option<(u16, &[u8])> {
         Some(_) => return None,
     };
     Some((n, reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A head over the limit is the same error whether it arrives in one
+    /// read or byte by byte.
+    #[test]
+    fn head_over_the_limit_does_not_depend_on_read_splits() {
+        let wire = [
+            &b"HTTP/1.1 200 OK\r\nX-Long: "[..],
+            &[b'a'; 80],
+            b"\r\n\r\n",
+        ]
+        .concat();
+        let want = Err(DecodeError::TooLarge {
+            what: Field::ResponseHead,
+            size: 65,
+            max: 64,
+        });
+        assert_eq!(ResponseDecoder::new().max_head_len(64).decode(&wire), want);
+        let mut dec = ResponseDecoder::new().max_head_len(64);
+        let mut got = Ok(Status::incomplete(1));
+        for n in 1..=wire.len() {
+            got = dec.decode(&wire[..n]);
+            if got.is_err() {
+                break;
+            }
+        }
+        assert_eq!(got, want);
+    }
 }
