@@ -1,0 +1,1021 @@
+//! Interop tests against real peers: nginx, the uWSGI HTTP router and
+//! server, PHP-FPM, fcgiwrap, a libfcgi application, Apache and lighttpd.
+//!
+//! Every test is ignored in a plain `cargo test`: `scripts/interop.sh`
+//! installs and starts the peers on loopback, exports their addresses
+//! (`INTEROP_*`) and runs these with `--ignored`. A test whose variable is
+//! missing fails. Each test records `peer<TAB>scenario<TAB>pass|fail` in
+//! `$INTEROP_RESULTS` for the table the script prints.
+
+#[path = "interop/support.rs"]
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use fastcgi_proto::Role;
+use fastcgi_proto::client::{Connection, Event};
+use support::{
+    Dump, HttpReply, MISSING_BODY, Proto, TestServer, env, esc, http, latin1, pattern, record,
+    sha_hex, stream_body,
+};
+use wsgi_environ::response::{ResponseOptions, parse_cgi_response};
+
+const MIB: usize = 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// Front-ends (nginx, uWSGI router, Apache, lighttpd) in front of our servers.
+
+/// A front-end in front of environ-dump: its address variable, the path
+/// prefix routed to us, and the path split it makes of `/path/to`.
+struct Front {
+    peer: &'static str,
+    addr: &'static str,
+    prefix: &'static str,
+    split: &'static [(&'static str, &'static str)],
+}
+
+const NGINX_UWSGI: Front = Front {
+    peer: "nginx-uwsgi",
+    addr: "INTEROP_NGINX_UWSGI",
+    prefix: "",
+    split: &[("PATH_INFO", "/path/to")],
+};
+const NGINX_FCGI: Front = Front {
+    peer: "nginx-fastcgi",
+    addr: "INTEROP_NGINX_FCGI",
+    prefix: "",
+    split: &[("SCRIPT_NAME", "/path/to"), ("DOCUMENT_URI", "/path/to")],
+};
+const ROUTER: Front = Front {
+    peer: "uwsgi-router",
+    addr: "INTEROP_UWSGI_ROUTER",
+    prefix: "",
+    split: &[("SCRIPT_NAME", ""), ("PATH_INFO", "/path/to")],
+};
+const APACHE_UWSGI: Front = Front {
+    peer: "apache-uwsgi",
+    addr: "INTEROP_APACHE",
+    prefix: "/uwsgi",
+    split: &[("SCRIPT_NAME", "/uwsgi"), ("PATH_INFO", "/path/to")],
+};
+const APACHE_FCGI: Front = Front {
+    peer: "apache-fcgi",
+    addr: "INTEROP_APACHE",
+    prefix: "/fcgi",
+    split: &[("SCRIPT_NAME", "/fcgi/path/to")],
+};
+const LIGHTTPD_UWSGI: Front = Front {
+    peer: "lighttpd-uwsgi",
+    addr: "INTEROP_LIGHTTPD",
+    prefix: "/uwsgi",
+    split: &[("SCRIPT_NAME", "/uwsgi/path"), ("PATH_INFO", "/to")],
+};
+const LIGHTTPD_FCGI: Front = Front {
+    peer: "lighttpd-fastcgi",
+    addr: "INTEROP_LIGHTTPD",
+    prefix: "/fcgi",
+    split: &[("SCRIPT_NAME", "/fcgi/path"), ("PATH_INFO", "/to")],
+};
+
+fn json_200(r: &HttpReply) -> Dump {
+    assert_eq!(
+        r.status,
+        200,
+        "{:?} {}",
+        r.headers_text(),
+        esc(&r.body[..r.body.len().min(600)])
+    );
+    assert_eq!(esc(r.one("content-type")), "application/json");
+    Dump::parse(&r.body)
+}
+
+fn front_get(f: &Front) {
+    let _r = record(f.peer, "GET with query");
+    let raw = format!(
+        "GET {}/path/to?q=1&x=%20y HTTP/1.1\r\nHost: example.test\r\nUser-Agent: interop/1\r\n\
+         Accept: */*\r\nConnection: close\r\n\r\n",
+        f.prefix
+    );
+    let d = json_200(&http(&env(f.addr), raw.as_bytes()));
+    d.expect("REQUEST_METHOD", "GET");
+    d.expect("QUERY_STRING", "q=1&x=%20y");
+    d.expect("REQUEST_URI", format!("{}/path/to?q=1&x=%20y", f.prefix));
+    d.expect("SERVER_PROTOCOL", "HTTP/1.1");
+    d.expect("REMOTE_ADDR", "127.0.0.1");
+    d.expect("HTTP_HOST", "example.test");
+    d.expect("HTTP_USER_AGENT", "interop/1");
+    d.expect("HTTP_ACCEPT", "*/*");
+    for (k, v) in f.split {
+        d.expect(k, v);
+    }
+    d.body(b"");
+}
+
+fn front_post(f: &Front, scenario: &'static str, len: usize) {
+    let _r = record(f.peer, scenario);
+    let body = pattern(len);
+    let mut raw = format!(
+        "POST {}/submit HTTP/1.1\r\nHost: example.test\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {len}\r\nConnection: close\r\n\r\n",
+        f.prefix
+    )
+    .into_bytes();
+    raw.extend_from_slice(&body);
+    let d = json_200(&http(&env(f.addr), &raw));
+    d.expect("REQUEST_METHOD", "POST");
+    d.expect("CONTENT_LENGTH", len.to_string());
+    d.expect("CONTENT_TYPE", "application/octet-stream");
+    d.expect("REQUEST_URI", format!("{}/submit", f.prefix));
+    d.body(&body);
+}
+
+/// nginx only: duplicate headers arrive as repeated vars, in order.
+fn nginx_dup_headers(f: &Front) {
+    let _r = record(f.peer, "duplicate headers");
+    let raw = b"GET /dup HTTP/1.1\r\nHost: example.test\r\nX-Dup: one\r\nX-Dup: two\r\n\
+                Cookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n";
+    let d = json_200(&http(&env(f.addr), raw));
+    assert_eq!(d.all("HTTP_X_DUP"), [&b"one"[..], b"two"], "{}", d.text());
+    assert_eq!(d.all("HTTP_COOKIE"), [&b"a=1"[..], b"b=2"], "{}", d.text());
+}
+
+/// nginx only: a header name with `_` is dropped (underscores_in_headers off).
+fn nginx_underscore(f: &Front) {
+    let _r = record(f.peer, "underscore header dropped");
+    let raw = b"GET /u HTTP/1.1\r\nHost: example.test\r\nX-Auth-User: good\r\n\
+                X_Auth_User: evil\r\nConnection: close\r\n\r\n";
+    let d = json_200(&http(&env(f.addr), raw));
+    d.expect("HTTP_X_AUTH_USER", "good");
+    assert!(
+        !d.vars.iter().any(|(_, v)| v == b"evil"),
+        "underscore header leaked: {}",
+        d.text()
+    );
+}
+
+/// nginx only: raw UTF-8 in the path and query, latin-1 in a header value.
+fn nginx_non_ascii(f: &Front, path_var: &str) {
+    let _r = record(f.peer, "non-ASCII path");
+    let raw = b"GET /caf\xc3\xa9/%C3%A9?n=\xc3\xa9 HTTP/1.1\r\nHost: example.test\r\n\
+                X-Latin: caf\xe9\r\nConnection: close\r\n\r\n";
+    let d = json_200(&http(&env(f.addr), raw));
+    d.expect("REQUEST_URI", b"/caf\xc3\xa9/%C3%A9?n=\xc3\xa9");
+    d.expect("QUERY_STRING", b"n=\xc3\xa9");
+    d.expect(path_var, b"/caf\xc3\xa9/\xc3\xa9");
+    d.expect("HTTP_X_LATIN", b"caf\xe9");
+}
+
+/// nginx only: an HTTP/1.0 request without Host.
+fn nginx_http10(f: &Front) {
+    let _r = record(f.peer, "HTTP/1.0");
+    let r = http(&env(f.addr), b"GET /old HTTP/1.0\r\n\r\n");
+    assert_eq!(r.version, "HTTP/1.1");
+    assert!(r.all("transfer-encoding").is_empty());
+    let d = json_200(&r);
+    d.expect("SERVER_PROTOCOL", "HTTP/1.0");
+    d.expect("REQUEST_URI", "/old");
+    d.expect("QUERY_STRING", "");
+    // nginx's params send $host, the server name when the client gave none
+    d.expect("HTTP_HOST", "localhost");
+    d.body(b"");
+}
+
+/// Request vars over 64 KiB: nginx refuses with 500 and our server sees
+/// nothing at all (no truncated packet, no connection).
+fn nginx_big_vars(peer: &'static str, addr: &str, proto: Proto, log: &str, message: &str) {
+    let _r = record(peer, "vars over 64 KiB");
+    let server = TestServer::start(proto);
+    let mut raw = b"GET /big HTTP/1.1\r\nHost: example.test\r\n".to_vec();
+    for i in 0..8 {
+        raw.extend_from_slice(format!("X-Big-{i}: {}\r\n", "b".repeat(9000)).as_bytes());
+    }
+    raw.extend_from_slice(b"Connection: close\r\n\r\n");
+    let r = http(&env(addr), &raw);
+    assert_eq!(r.status, 500, "{:?}", r.headers_text());
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = server.seen.lock().unwrap();
+    assert_eq!(seen.conns, 0, "{seen:?}");
+    assert!(
+        seen.requests.is_empty() && seen.errors.is_empty(),
+        "{seen:?}"
+    );
+    let log = std::fs::read_to_string(format!("{}/{log}", env("INTEROP_RUN_DIR"))).unwrap();
+    assert!(log.contains(message), "nginx error log lacks {message:?}");
+}
+
+/// A response body streamed without a length reaches the client chunked.
+fn nginx_stream(peer: &'static str, addr: &str, proto: Proto) {
+    let _r = record(peer, "streamed response");
+    let server = TestServer::start(proto);
+    let r = http(
+        &env(addr),
+        b"GET /stream HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 200, "{:?}", r.headers_text());
+    assert_eq!(esc(r.one("transfer-encoding")), "chunked");
+    assert!(r.all("content-length").is_empty());
+    assert_eq!(esc(r.one("content-type")), "text/plain");
+    assert_eq!(esc(r.one("x-stream")), "yes");
+    assert_eq!(r.body, stream_body());
+    let seen = server.seen.lock().unwrap();
+    assert_eq!((seen.conns, seen.requests.len()), (1, 1), "{seen:?}");
+    assert!(seen.errors.is_empty(), "{seen:?}");
+}
+
+/// A 404 with its own headers passes through with status and headers.
+fn nginx_404(peer: &'static str, addr: &str, proto: Proto) {
+    let _r = record(peer, "404 with headers");
+    let server = TestServer::start(proto);
+    let r = http(
+        &env(addr),
+        b"GET /missing HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 404, "{:?}", r.headers_text());
+    assert_eq!(esc(r.one("x-status-code")), "404");
+    assert_eq!(
+        r.all("set-cookie"),
+        [&b"a=1; Path=/"[..], b"b=2; Path=/"],
+        "{:?}",
+        r.headers_text()
+    );
+    assert_eq!(esc(r.one("content-type")), "text/plain");
+    assert_eq!(esc(r.one("content-length")), MISSING_BODY.len().to_string());
+    assert_eq!(r.body, MISSING_BODY);
+    assert!(server.seen.lock().unwrap().errors.is_empty());
+}
+
+// nginx uwsgi_pass -> environ-dump / test server
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_get_query() {
+    front_get(&NGINX_UWSGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_post_1k() {
+    front_post(&NGINX_UWSGI, "POST 1 KiB", 1024);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_post_2m() {
+    front_post(&NGINX_UWSGI, "POST 2 MiB", 2 * MIB);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_dup_headers() {
+    nginx_dup_headers(&NGINX_UWSGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_underscore() {
+    nginx_underscore(&NGINX_UWSGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_non_ascii() {
+    nginx_non_ascii(&NGINX_UWSGI, "PATH_INFO");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_http10() {
+    nginx_http10(&NGINX_UWSGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_big_vars() {
+    nginx_big_vars(
+        "nginx-uwsgi",
+        "INTEROP_NGINX_UWSGI_TEST",
+        Proto::Uwsgi,
+        "ngx-u-test/nginx-u/nginx-error.log",
+        "uwsgi request is too big",
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_stream() {
+    nginx_stream("nginx-uwsgi", "INTEROP_NGINX_UWSGI_TEST", Proto::Uwsgi);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_404() {
+    nginx_404("nginx-uwsgi", "INTEROP_NGINX_UWSGI_TEST", Proto::Uwsgi);
+}
+
+// nginx fastcgi_pass -> environ-dump / test server
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_get_query() {
+    front_get(&NGINX_FCGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_post_1k() {
+    front_post(&NGINX_FCGI, "POST 1 KiB", 1024);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_post_1m() {
+    front_post(&NGINX_FCGI, "POST 1 MiB", MIB);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_post_2m() {
+    front_post(&NGINX_FCGI, "POST 2 MiB", 2 * MIB);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_dup_headers() {
+    nginx_dup_headers(&NGINX_FCGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_underscore() {
+    nginx_underscore(&NGINX_FCGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_non_ascii() {
+    nginx_non_ascii(&NGINX_FCGI, "SCRIPT_NAME");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_http10() {
+    nginx_http10(&NGINX_FCGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_big_vars() {
+    nginx_big_vars(
+        "nginx-fastcgi",
+        "INTEROP_NGINX_FCGI_TEST",
+        Proto::Fastcgi,
+        "ngx-f-test/nginx-f/nginx-fcgi-error.log",
+        "fastcgi request record is too big",
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_stream() {
+    nginx_stream("nginx-fastcgi", "INTEROP_NGINX_FCGI_TEST", Proto::Fastcgi);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_404() {
+    nginx_404("nginx-fastcgi", "INTEROP_NGINX_FCGI_TEST", Proto::Fastcgi);
+}
+
+/// `fastcgi_keep_conn on` (location /keep/, upstream keepalive): many
+/// requests arrive on one connection, each with the keep-conn flag.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_keep_conn() {
+    const N: usize = 50;
+    let _r = record("nginx-fastcgi", "keep-conn, 50 requests");
+    let server = TestServer::start(Proto::Fastcgi);
+    let addr = env("INTEROP_NGINX_FCGI_TEST");
+    for i in 0..N {
+        let raw = format!(
+            "GET /keep/k?n={i} HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n"
+        );
+        let d = json_200(&http(&addr, raw.as_bytes()));
+        d.expect("QUERY_STRING", format!("n={i}"));
+        d.expect("DOCUMENT_URI", "/keep/k");
+    }
+    let seen = server.seen.lock().unwrap();
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    assert_eq!(seen.conns, 1, "one upstream connection");
+    assert_eq!(seen.requests.len(), N);
+    assert!(seen.requests.iter().all(|(c, keep, _)| *c == 1 && *keep));
+}
+
+// uWSGI HTTP router, Apache, lighttpd -> environ-dump
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_router_get() {
+    front_get(&ROUTER);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_router_post() {
+    front_post(&ROUTER, "POST 1 KiB", 1024);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn apache_uwsgi_get() {
+    front_get(&APACHE_UWSGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn apache_uwsgi_post() {
+    front_post(&APACHE_UWSGI, "POST 1 KiB", 1024);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn apache_fcgi_get() {
+    front_get(&APACHE_FCGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn apache_fcgi_post() {
+    front_post(&APACHE_FCGI, "POST 1 KiB", 1024);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn lighttpd_uwsgi_get() {
+    front_get(&LIGHTTPD_UWSGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn lighttpd_uwsgi_post() {
+    front_post(&LIGHTTPD_UWSGI, "POST 1 KiB", 1024);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn lighttpd_fcgi_get() {
+    front_get(&LIGHTTPD_FCGI);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn lighttpd_fcgi_post() {
+    front_post(&LIGHTTPD_FCGI, "POST 1 KiB", 1024);
+}
+
+// ---------------------------------------------------------------------------
+// Our uwsgi client -> uWSGI server running scripts/peers/apps/echo_wsgi.py.
+
+/// The echo app's report: its environ (latin-1 strings back to bytes).
+struct Echo {
+    environ: std::collections::BTreeMap<String, Vec<u8>>,
+    body_len: u64,
+    body_sha256: String,
+}
+
+impl Echo {
+    fn parse(body: &[u8]) -> Self {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", esc(body)));
+        Self {
+            environ: v["environ"]
+                .as_object()
+                .expect("environ")
+                .iter()
+                .map(|(k, v)| (k.clone(), latin1(v.as_str().unwrap())))
+                .collect(),
+            body_len: v["body_len"].as_u64().unwrap(),
+            body_sha256: v["body_sha256"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn expect(&self, name: &str, value: impl AsRef<[u8]>) {
+        assert_eq!(
+            self.environ.get(name).map(|v| esc(v)),
+            Some(esc(value.as_ref())),
+            "{name} in {:?}",
+            self.environ
+        );
+    }
+
+    fn body(&self, body: &[u8]) {
+        assert_eq!(self.body_len, body.len() as u64);
+        assert_eq!(self.body_sha256, sha_hex(body));
+    }
+}
+
+fn uwsgi_head(pairs: &[(&[u8], &[u8])]) -> uwsgi_proto::OwnedRequestHead {
+    let mut b = uwsgi_proto::VarsBuilder::new();
+    for (k, v) in pairs {
+        b.var(k, v);
+    }
+    uwsgi_proto::OwnedRequestHead::from_packet(b.packet(uwsgi_proto::Modifier1::WSGI, 0).unwrap())
+        .unwrap()
+}
+
+fn uwsgi_call(head: uwsgi_proto::OwnedRequestHead, body: &[u8]) -> examples::Reply {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let addr = env("INTEROP_UWSGI_SERVER");
+        let s = tokio::net::TcpStream::connect(&addr)
+            .await
+            .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            examples::uwsgi_request(s, head, body),
+        )
+        .await
+        .expect("uWSGI answered in time")
+        .expect("a valid response")
+    })
+}
+
+fn echo_ok(reply: &examples::Reply) -> Echo {
+    assert_eq!(reply.head.status, 200, "{:?}", reply.head);
+    assert_eq!(reply.head.reason, b"OK");
+    assert_eq!(
+        reply.head.get("Content-Type"),
+        Some(&b"application/json"[..])
+    );
+    assert_eq!(reply.head.get("X-Echo"), Some(&b"1"[..]));
+    Echo::parse(&reply.body)
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_server_get() {
+    let _r = record("uwsgi-server", "GET with query");
+    let head = examples::request_head(
+        "GET",
+        "/echo/path",
+        "a=1&b=%20",
+        "example.test:8080",
+        &[("User-Agent".into(), "interop/1".into())],
+        &[],
+        b"",
+    )
+    .unwrap();
+    let e = echo_ok(&uwsgi_call(head, b""));
+    e.expect("REQUEST_METHOD", "GET");
+    e.expect("PATH_INFO", "/echo/path");
+    e.expect("QUERY_STRING", "a=1&b=%20");
+    e.expect("REQUEST_URI", "/echo/path?a=1&b=%20");
+    e.expect("SERVER_NAME", "example.test");
+    e.expect("SERVER_PORT", "8080");
+    e.expect("HTTP_HOST", "example.test:8080");
+    e.expect("HTTP_USER_AGENT", "interop/1");
+    e.expect("wsgi.url_scheme", "http");
+    e.body(b"");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_server_post_2m() {
+    let _r = record("uwsgi-server", "POST 2 MiB");
+    let body = pattern(2 * MIB);
+    let head = examples::request_head(
+        "POST",
+        "/upload",
+        "",
+        "example.test",
+        &[("Content-Type".into(), "application/octet-stream".into())],
+        &[],
+        &body,
+    )
+    .unwrap();
+    let e = echo_ok(&uwsgi_call(head, &body));
+    e.expect("REQUEST_METHOD", "POST");
+    e.expect("CONTENT_LENGTH", (2 * MIB).to_string());
+    e.expect("CONTENT_TYPE", "application/octet-stream");
+    e.body(&body);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_server_non_ascii_headers() {
+    let _r = record("uwsgi-server", "non-ASCII header values");
+    let head = uwsgi_head(&[
+        (b"REQUEST_METHOD", b"GET"),
+        (b"PATH_INFO", b"/caf\xc3\xa9"),
+        (b"QUERY_STRING", b""),
+        (b"SERVER_NAME", b"localhost"),
+        (b"SERVER_PORT", b"80"),
+        (b"SERVER_PROTOCOL", b"HTTP/1.1"),
+        (b"HTTP_X_LATIN", b"caf\xe9"),
+        (b"HTTP_X_UTF8", "ünïcødé ✓".as_bytes()),
+        (b"HTTP_X_HIGH", b"\x80\xff\xfe"),
+    ]);
+    let e = echo_ok(&uwsgi_call(head, b""));
+    e.expect("HTTP_X_LATIN", b"caf\xe9");
+    e.expect("HTTP_X_UTF8", "ünïcødé ✓".as_bytes());
+    e.expect("HTTP_X_HIGH", b"\x80\xff\xfe");
+    e.expect("PATH_INFO", b"/caf\xc3\xa9");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_server_ping() {
+    let _r = record("uwsgi-server", "ping");
+    let addr = env("INTEROP_UWSGI_SERVER");
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&uwsgi_proto::special::PING).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let (packet, used) = uwsgi_proto::Packet::parse(&buf, &uwsgi_proto::Limits::default())
+        .unwrap()
+        .complete()
+        .expect("a whole pong packet");
+    assert_eq!(used, buf.len(), "nothing after the pong");
+    assert_eq!(uwsgi_proto::special::pong_message(&packet), Some(&b""[..]));
+}
+
+// ---------------------------------------------------------------------------
+// Our FastCGI client -> PHP-FPM, fcgiwrap, a libfcgi application.
+
+#[derive(Debug, Default)]
+struct FcgiReply {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    app_status: u32,
+    protocol_status: u8,
+}
+
+/// Sends what the connection has queued and reads until END_REQUEST of `id`.
+fn fcgi_roundtrip<S: Read + Write>(s: &mut S, c: &mut Connection, id: u16) -> FcgiReply {
+    while let Some(b) = c.poll_transmit() {
+        s.write_all(&b).unwrap();
+    }
+    let mut reply = FcgiReply::default();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        while let Some(ev) = c.poll_event() {
+            match ev {
+                Event::Stdout { id: i, data } if i == id => reply.stdout.extend_from_slice(&data),
+                Event::Stderr { id: i, data } if i == id => reply.stderr.extend_from_slice(&data),
+                Event::End { id: i, end } if i == id => {
+                    reply.app_status = end.app_status;
+                    reply.protocol_status = end.protocol_status.0;
+                    return reply;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed before END_REQUEST");
+        c.handle_bytes(&buf[..n]).unwrap();
+    }
+}
+
+fn fcgi_request<S: Read + Write>(
+    s: &mut S,
+    c: &mut Connection,
+    id: u16,
+    keep: bool,
+    params: &[(Vec<u8>, Vec<u8>)],
+    body: &[u8],
+) -> FcgiReply {
+    c.begin(id, Role::RESPONDER, keep).unwrap();
+    c.params(id, params.iter().map(|(k, v)| (&k[..], &v[..])))
+        .unwrap();
+    for chunk in body.chunks(32 * 1024) {
+        c.stdin(id, chunk).unwrap();
+        while let Some(b) = c.poll_transmit() {
+            s.write_all(&b).unwrap();
+        }
+    }
+    c.stdin_end(id).unwrap();
+    fcgi_roundtrip(s, c, id)
+}
+
+fn tcp(addr_var: &str) -> TcpStream {
+    let addr = env(addr_var);
+    let s = TcpStream::connect(&addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s
+}
+
+fn php_params(script: &str, method: &str, query: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let dir = format!("{}/scripts/peers/php", env("INTEROP_REPO"));
+    let uri = if query.is_empty() {
+        format!("/{script}")
+    } else {
+        format!("/{script}?{query}")
+    };
+    [
+        ("SCRIPT_FILENAME", format!("{dir}/{script}")),
+        ("SCRIPT_NAME", format!("/{script}")),
+        ("REQUEST_METHOD", method.into()),
+        ("QUERY_STRING", query.into()),
+        ("REQUEST_URI", uri),
+        ("SERVER_PROTOCOL", "HTTP/1.1".into()),
+        ("GATEWAY_INTERFACE", "CGI/1.1".into()),
+        ("SERVER_NAME", "localhost".into()),
+        ("SERVER_PORT", "80".into()),
+        ("REMOTE_ADDR", "127.0.0.1".into()),
+        ("HTTP_HOST", "example.test".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.as_bytes().to_vec(), v.into_bytes()))
+    .collect()
+}
+
+/// Splits a CGI reply with our parser: (status, headers, body).
+fn cgi(stdout: &[u8]) -> (u16, Vec<String>, Vec<u8>) {
+    let r = parse_cgi_response(stdout, &ResponseOptions::default())
+        .unwrap_or_else(|e| panic!("bad CGI head {e}: {}", esc(stdout)))
+        .complete()
+        .unwrap_or_else(|| panic!("incomplete CGI head: {}", esc(stdout)));
+    let headers = r
+        .head
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{}: {}", n.as_str(), esc(v.as_bytes())))
+        .collect();
+    (
+        r.head.status.as_u16(),
+        headers,
+        stdout[r.body_offset..].to_vec(),
+    )
+}
+
+/// echo.php's report: `$_SERVER` and the body summary.
+struct PhpEcho {
+    server: serde_json::Map<String, serde_json::Value>,
+    body_len: u64,
+    body_sha256: String,
+}
+
+impl PhpEcho {
+    fn from_reply(r: &FcgiReply) -> Self {
+        assert_eq!((r.app_status, r.protocol_status), (0, 0));
+        assert!(r.stderr.is_empty(), "stderr: {}", esc(&r.stderr));
+        let (status, headers, body) = cgi(&r.stdout);
+        assert_eq!(status, 200);
+        assert!(
+            headers.contains(&"content-type: application/json".to_owned()),
+            "{headers:?}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        Self {
+            server: v["server"].as_object().unwrap().clone(),
+            body_len: v["body_len"].as_u64().unwrap(),
+            body_sha256: v["body_sha256"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn expect(&self, name: &str, value: &str) {
+        assert_eq!(
+            self.server.get(name).and_then(|v| v.as_str()),
+            Some(value),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_get() {
+    let _r = record("php-fpm", "GET echo $_SERVER");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    let mut params = php_params("echo.php", "GET", "a=1&b=2");
+    params.push((b"HTTP_X_CUSTOM".to_vec(), b"custom value".to_vec()));
+    let e = PhpEcho::from_reply(&fcgi_request(&mut s, &mut c, 1, false, &params, b""));
+    e.expect("REQUEST_METHOD", "GET");
+    e.expect("QUERY_STRING", "a=1&b=2");
+    e.expect("REQUEST_URI", "/echo.php?a=1&b=2");
+    e.expect("SCRIPT_NAME", "/echo.php");
+    e.expect("HTTP_HOST", "example.test");
+    e.expect("HTTP_X_CUSTOM", "custom value");
+    assert_eq!((e.body_len, e.body_sha256), (0, sha_hex(b"")));
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_post_2m() {
+    let _r = record("php-fpm", "POST 2 MiB");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    let body = pattern(2 * MIB);
+    let mut params = php_params("echo.php", "POST", "");
+    params.push((
+        b"CONTENT_LENGTH".to_vec(),
+        body.len().to_string().into_bytes(),
+    ));
+    params.push((
+        b"CONTENT_TYPE".to_vec(),
+        b"application/octet-stream".to_vec(),
+    ));
+    let e = PhpEcho::from_reply(&fcgi_request(&mut s, &mut c, 1, false, &params, &body));
+    e.expect("REQUEST_METHOD", "POST");
+    e.expect("CONTENT_LENGTH", &(2 * MIB).to_string());
+    assert_eq!(
+        (e.body_len, e.body_sha256),
+        (body.len() as u64, sha_hex(&body))
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_large_params() {
+    let _r = record("php-fpm", "params over 64 KiB");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    let mut params = php_params("echo.php", "GET", "");
+    for i in 0..8u8 {
+        params.push((format!("HTTP_X_BIG_{i}").into_bytes(), vec![b'a' + i; 9000]));
+    }
+    let total: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
+    assert!(total > 64 * 1024);
+    let e = PhpEcho::from_reply(&fcgi_request(&mut s, &mut c, 1, false, &params, b""));
+    for i in 0..8u8 {
+        let want = String::from_utf8(vec![b'a' + i; 9000]).unwrap();
+        e.expect(&format!("HTTP_X_BIG_{i}"), &want);
+    }
+    e.expect("SCRIPT_NAME", "/echo.php");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_stderr() {
+    let _r = record("php-fpm", "FCGI_STDERR");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    let r = fcgi_request(
+        &mut s,
+        &mut c,
+        1,
+        false,
+        &php_params("stderr.php", "GET", ""),
+        b"",
+    );
+    assert_eq!(esc(&r.stderr), "PHP message: stderr-line from php");
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    let (status, headers, body) = cgi(&r.stdout);
+    assert_eq!(status, 200);
+    assert_eq!(headers, ["content-type: text/html; charset=UTF-8"]);
+    assert_eq!(body, b"after stderr\n");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_get_values() {
+    let _r = record("php-fpm", "GET_VALUES");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    c.get_values([
+        fastcgi_proto::FCGI_MAX_CONNS,
+        fastcgi_proto::FCGI_MAX_REQS,
+        fastcgi_proto::FCGI_MPXS_CONNS,
+    ])
+    .unwrap();
+    while let Some(b) = c.poll_transmit() {
+        s.write_all(&b).unwrap();
+    }
+    let mut buf = vec![0; 4096];
+    let values = loop {
+        if let Some(ev) = c.poll_event() {
+            match ev {
+                Event::Values(p) => break p,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before GET_VALUES_RESULT");
+        c.handle_bytes(&buf[..n]).unwrap();
+    };
+    let got: Vec<(String, String)> = values.iter().map(|(k, v)| (esc(k), esc(v))).collect();
+    // PHP-FPM answers only FCGI_MPXS_CONNS (it does not multiplex).
+    assert_eq!(got, [("FCGI_MPXS_CONNS".to_owned(), "0".to_owned())]);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_keep_conn_100() {
+    let _r = record("php-fpm", "keep-conn, 100 requests");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    for i in 1..=100u16 {
+        let id = (i % 3) + 1;
+        let params = php_params("echo.php", "GET", &format!("n={i}"));
+        let e = PhpEcho::from_reply(&fcgi_request(&mut s, &mut c, id, true, &params, b""));
+        e.expect("QUERY_STRING", &format!("n={i}"));
+        assert_eq!(c.in_flight().count(), 0);
+    }
+}
+
+fn cgi_params(script: &str, method: &str, query: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    [
+        ("SCRIPT_FILENAME", script.to_owned()),
+        ("SCRIPT_NAME", "/echo.sh".to_owned()),
+        ("REQUEST_METHOD", method.to_owned()),
+        ("QUERY_STRING", query.to_owned()),
+        ("GATEWAY_INTERFACE", "CGI/1.1".to_owned()),
+        ("SERVER_PROTOCOL", "HTTP/1.1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.as_bytes().to_vec(), v.into_bytes()))
+    .collect()
+}
+
+fn fcgiwrap_call(method: &str, query: &str, body: &[u8]) -> FcgiReply {
+    let path = env("INTEROP_FCGIWRAP");
+    let mut s = UnixStream::connect(&path).unwrap_or_else(|e| panic!("connect {path}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let script = format!("{}/scripts/peers/cgi/echo.sh", env("INTEROP_REPO"));
+    let mut params = cgi_params(&script, method, query);
+    if !body.is_empty() {
+        params.push((
+            b"CONTENT_LENGTH".to_vec(),
+            body.len().to_string().into_bytes(),
+        ));
+    }
+    let mut c = Connection::new();
+    fcgi_request(&mut s, &mut c, 1, false, &params, body)
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn fcgiwrap_get() {
+    let _r = record("fcgiwrap", "GET shell CGI");
+    let r = fcgiwrap_call("GET", "x=1&y=%20", b"");
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    assert!(r.stderr.is_empty(), "{}", esc(&r.stderr));
+    assert_eq!(
+        esc(&r.stdout),
+        esc(b"Content-Type: text/plain\r\n\r\nmethod=GET\nquery=x=1&y=%20\nscript=/echo.sh\nlength=\n")
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn fcgiwrap_post() {
+    let _r = record("fcgiwrap", "POST shell CGI");
+    let body = pattern(100_000);
+    let r = fcgiwrap_call("POST", "", &body);
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    assert!(r.stderr.is_empty(), "{}", esc(&r.stderr));
+    let want = format!(
+        "Content-Type: text/plain\r\n\r\nmethod=POST\nquery=\nscript=/echo.sh\nlength=100000\n\
+         body_sha256={}\n",
+        sha_hex(&body)
+    );
+    assert_eq!(esc(&r.stdout), esc(want.as_bytes()));
+}
+
+fn libfcgi_call(method: &str, query: &str, body: &[u8]) -> FcgiReply {
+    let mut s = tcp("INTEROP_LIBFCGI");
+    let mut params: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"REQUEST_METHOD".to_vec(), method.as_bytes().to_vec()),
+        (b"QUERY_STRING".to_vec(), query.as_bytes().to_vec()),
+        (b"SERVER_PROTOCOL".to_vec(), b"HTTP/1.1".to_vec()),
+    ];
+    if !body.is_empty() {
+        params.push((
+            b"CONTENT_LENGTH".to_vec(),
+            body.len().to_string().into_bytes(),
+        ));
+    }
+    let mut c = Connection::new();
+    fcgi_request(&mut s, &mut c, 1, false, &params, body)
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn libfcgi_get() {
+    let _r = record("libfcgi", "GET C app");
+    let r = libfcgi_call("GET", "y=2", b"");
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    assert_eq!(
+        esc(&r.stdout),
+        esc(b"Content-Type: text/plain\r\n\r\nmethod=GET\nquery=y=2\n")
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn libfcgi_post() {
+    let _r = record("libfcgi", "POST C app");
+    let r = libfcgi_call("POST", "z=3", &pattern(5000));
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    assert_eq!(
+        esc(&r.stdout),
+        esc(b"Content-Type: text/plain\r\n\r\nmethod=POST\nquery=z=3\n")
+    );
+}
