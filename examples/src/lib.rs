@@ -4,6 +4,7 @@
 
 pub mod net;
 pub mod proxy;
+pub mod tower;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};

@@ -1,0 +1,374 @@
+//! Serve any `tower::Service<http::Request<Body>>` (an axum `Router`, for
+//! one) over uwsgi or FastCGI, so a Rust web application can sit behind
+//! nginx `uwsgi_pass` / `fastcgi_pass`.
+//!
+//! The environ becomes an `http::Request` with
+//! [`wsgi_environ::environ_to_request`] (its [`RequestFacts`] — remote
+//! address, `SCRIPT_NAME`, extension variables — ride in the request
+//! extensions); the request body streams into the service as it arrives and
+//! the response body streams out frame by frame, each frame flushed. FastCGI
+//! connections are kept open between requests when the web server asks
+//! (`fastcgi_keep_conn on`).
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello\n" }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3031").await?;
+//! examples::tower::serve_uwsgi(listener, app).await
+//! # }
+//! ```
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_util::codec::Framed;
+use tower::{Service, ServiceExt};
+use wsgi_environ::{ParseOptions, RequestFacts, environ_to_request};
+
+use crate::net::Listener;
+use crate::proxy::BoxError;
+
+/// The request body handed to the service: the bytes as they arrive.
+pub type Body = axum::body::Body;
+
+/// How many body chunks may wait for the service before reading pauses.
+const BODY_QUEUE: usize = 4;
+
+/// Bounds every served service meets.
+pub trait HttpService<B>:
+    Service<Request<Body>, Response = Response<B>, Error: Into<BoxError>, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S where
+    S: Service<Request<Body>, Response = Response<B>, Error: Into<BoxError>, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
+/// A body stream fed by the connection task.
+fn channel_body() -> (mpsc::Sender<Result<Bytes, BoxError>>, Body) {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, BoxError>>(BODY_QUEUE);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (tx, Body::from_stream(stream))
+}
+
+fn to_request(
+    vars: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
+) -> Result<(Request<()>, RequestFacts), String> {
+    let owned: Vec<(Vec<u8>, Vec<u8>)> = vars
+        .into_iter()
+        .map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec()))
+        .collect();
+    environ_to_request(
+        owned.iter().map(|(k, v)| (&k[..], &v[..])),
+        &ParseOptions::default(),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The response head of `resp`, with `Content-Length` added when the body
+/// size is known and the service set none.
+fn response_head<B: hyper::body::Body>(resp: &Response<B>) -> wsgi_environ::ResponseHead {
+    let mut head = wsgi_environ::ResponseHead::new(resp.status());
+    head.headers = resp.headers().clone();
+    if let Some(n) = resp.body().size_hint().exact() {
+        if !head.headers.contains_key(CONTENT_LENGTH) {
+            head.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        }
+    }
+    head
+}
+
+fn error_response(status: StatusCode, msg: &str) -> Response<Body> {
+    let mut r = Response::new(Body::from(format!("{msg}\n")));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+async fn call<S, B>(service: S, req: Request<Body>) -> Response<Body>
+where
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    match service.oneshot(req).await {
+        Ok(resp) => resp.map(|b| Body::new(b.map_err(Into::<BoxError>::into))),
+        Err(e) => {
+            let e: BoxError = e.into();
+            eprintln!("service error: {e}");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        }
+    }
+}
+
+/// Serves one uwsgi connection (one request; a ping gets a pong).
+pub async fn serve_uwsgi_connection<T, S, B>(stream: T, service: S) -> Result<(), BoxError>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use uwsgi_proto::codec::{RequestPart, ResponsePart, ServerCodec};
+    use uwsgi_proto::special;
+    let mut framed = Framed::new(stream, ServerCodec::new());
+    let head = match framed.next().await {
+        Some(Ok(RequestPart::Head(h))) => h,
+        Some(Ok(RequestPart::Packet(p))) if special::is_ping(&p.as_packet()) => {
+            framed
+                .send(ResponsePart::Packet(special::pong(b"")?))
+                .await?;
+            return Ok(());
+        }
+        Some(Ok(_)) | None => return Ok(()),
+        Some(Err(e)) => return Err(e.into()),
+    };
+    let resp = match to_request(head.vars.iter()) {
+        Err(e) => {
+            drain_uwsgi(&mut framed).await?;
+            error_response(StatusCode::BAD_REQUEST, &format!("bad request: {e}"))
+        }
+        Ok((req, facts)) => {
+            let (tx, body) = channel_body();
+            let (mut parts, ()) = req.into_parts();
+            parts.extensions.insert(facts);
+            let req = Request::from_parts(parts, body);
+            let input = &mut framed;
+            let pump = async move {
+                let tx = tx;
+                while let Some(part) = input.next().await {
+                    match part {
+                        Ok(RequestPart::Body(b)) => {
+                            // A service that dropped the body: discard the rest.
+                            let _ = tx.send(Ok(b)).await;
+                        }
+                        Ok(RequestPart::End) => return Ok(()),
+                        Ok(_) => {}
+                        Err(e) => {
+                            let msg = e.to_string();
+                            let _ = tx.send(Err(msg.clone().into())).await;
+                            return Err(BoxError::from(msg));
+                        }
+                    }
+                }
+                Ok(())
+            };
+            let (resp, pumped) = tokio::join!(call(service, req), pump);
+            pumped?;
+            resp
+        }
+    };
+    let head = response_head(&resp);
+    let mut buf = BytesMut::with_capacity(head.http1_encoded_len());
+    head.encode_http1(&mut buf)?;
+    framed.feed(ResponsePart::Body(buf.freeze())).await?;
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if !data.is_empty() {
+                framed.send(ResponsePart::Body(data)).await?;
+            }
+        }
+    }
+    framed.flush().await?;
+    Ok(())
+}
+
+async fn drain_uwsgi<T>(
+    framed: &mut Framed<T, uwsgi_proto::codec::ServerCodec>,
+) -> Result<(), BoxError>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    while let Some(part) = framed.next().await {
+        if let uwsgi_proto::codec::RequestPart::End = part? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Serves one FastCGI connection: requests one after another while the web
+/// server keeps the connection.
+pub async fn serve_fastcgi_connection<T, S, B>(stream: T, service: S) -> Result<(), BoxError>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use fastcgi_proto::codec::{AppCodec, AppOutput};
+    use fastcgi_proto::server::{Config, Event};
+    let mut framed = Framed::new(stream, AppCodec::new(Config::default()));
+    'requests: loop {
+        // BEGIN_REQUEST, then the params.
+        let (id, params) = loop {
+            match framed.next().await {
+                Some(Ok(Event::Params { id, params })) => break (id, params),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            }
+        };
+        let (tx, body) = channel_body();
+        let (resp, pumped) = match to_request(params.iter()) {
+            Err(e) => (
+                error_response(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
+                pump_fastcgi(&mut framed, id, None).await,
+            ),
+            Ok((req, facts)) => {
+                let (mut parts, ()) = req.into_parts();
+                parts.extensions.insert(facts);
+                let req = Request::from_parts(parts, body);
+                tokio::join!(
+                    call(service.clone(), req),
+                    pump_fastcgi(&mut framed, id, Some(tx))
+                )
+            }
+        };
+        match pumped? {
+            Pumped::Done => {}
+            Pumped::Aborted => {
+                framed.send(AppOutput::End(id, 1)).await?;
+                if framed.codec().connection().is_closed() {
+                    break 'requests;
+                }
+                continue;
+            }
+            Pumped::Closed => return Ok(()),
+        }
+        let head = response_head(&resp);
+        let mut buf = BytesMut::with_capacity(head.cgi_encoded_len());
+        head.encode_cgi(&mut buf)?;
+        framed.feed(AppOutput::Stdout(id, buf.freeze())).await?;
+        let mut body = resp.into_body();
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                if !data.is_empty() {
+                    framed.send(AppOutput::Stdout(id, data)).await?;
+                }
+            }
+        }
+        framed.send(AppOutput::End(id, 0)).await?;
+        if framed.codec().connection().is_closed() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+enum Pumped {
+    Done,
+    Aborted,
+    Closed,
+}
+
+async fn pump_fastcgi<T>(
+    framed: &mut Framed<T, fastcgi_proto::codec::AppCodec>,
+    id: u16,
+    tx: Option<mpsc::Sender<Result<Bytes, BoxError>>>,
+) -> Result<Pumped, BoxError>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    use fastcgi_proto::server::Event;
+    while let Some(ev) = framed.next().await {
+        match ev {
+            Ok(Event::Stdin { id: i, data }) if i == id => {
+                if let Some(tx) = &tx {
+                    let _ = tx.send(Ok(data)).await;
+                }
+            }
+            Ok(Event::StdinEnd { id: i }) if i == id => return Ok(Pumped::Done),
+            Ok(Event::Abort { id: i }) if i == id => {
+                if let Some(tx) = &tx {
+                    let _ = tx
+                        .send(Err("request aborted by the web server".into()))
+                        .await;
+                }
+                return Ok(Pumped::Aborted);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let msg = e.to_string();
+                if let Some(tx) = &tx {
+                    let _ = tx.send(Err(msg.clone().into())).await;
+                }
+                return Err(msg.into());
+            }
+        }
+    }
+    if let Some(tx) = tx {
+        let _ = tx.send(Err("connection closed mid-request".into())).await;
+    }
+    Ok(Pumped::Closed)
+}
+
+async fn accept_loop<F, Fut>(listener: Listener, serve: F) -> io::Result<()>
+where
+    F: Fn(crate::net::Stream) -> Fut,
+    Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((s, _)) => {
+                let fut = serve(s);
+                tokio::spawn(async move {
+                    if let Err(e) = fut.await {
+                        eprintln!("connection: {e}");
+                    }
+                });
+            }
+            Err(e) => {
+                eprintln!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Accepts uwsgi connections on `listener` forever, each served by a clone
+/// of `service`.
+pub async fn serve_uwsgi<S, B>(listener: impl Into<Listener>, service: S) -> io::Result<()>
+where
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    accept_loop(listener.into(), move |s| {
+        serve_uwsgi_connection(s, service.clone())
+    })
+    .await
+}
+
+/// Accepts FastCGI connections on `listener` forever, each served by a
+/// clone of `service`.
+pub async fn serve_fastcgi<S, B>(listener: impl Into<Listener>, service: S) -> io::Result<()>
+where
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    accept_loop(listener.into(), move |s| {
+        serve_fastcgi_connection(s, service.clone())
+    })
+    .await
+}
