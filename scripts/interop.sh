@@ -25,15 +25,9 @@ echo "== interop: build"
 cargo build -p examples --bins --locked
 cargo test -p examples --test interop --locked --no-run
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-for b in environ-dump; do
+for b in environ-dump gateway; do
     [ -x "$BIN/$b" ] || die "example binary $BIN/$b was not built"
 done
-HAVE_GATEWAY=0
-if [ -f examples/src/bin/gateway.rs ]; then
-    [ -x "$BIN/gateway" ] || die "example binary $BIN/gateway was not built"
-    HAVE_GATEWAY=1
-fi
-
 export RUN_DIR="$ROOT/scripts/run/interop"
 # Stop anything a previous, killed run of this script left behind (by pid).
 if [ -d "$RUN_DIR" ]; then
@@ -96,16 +90,17 @@ start_libfcgi_app "$LIBFCGI"
 RUN_DIR="$RUN_DIR/ngx-u-peer" start_nginx_uwsgi "$NGX_U_PEER" "127.0.0.1:$UWSGI_SRV"
 RUN_DIR="$RUN_DIR/ngx-f-peer" start_nginx_fastcgi "$NGX_F_PEER" "127.0.0.1:$PHP"
 
-if [ "$HAVE_GATEWAY" = 1 ]; then
-    spawn gateway-uwsgi "$RUN_DIR/gateway-uwsgi.log" "$BIN/gateway" --listen "127.0.0.1:$GW_U" \
-        --backend "uwsgi://127.0.0.1:$UWSGI_SRV"
-    wait_port "$GW_U" gateway-uwsgi "$RUN_DIR/gateway-uwsgi.log" "$LAST_PID"
-    spawn gateway-fcgi "$RUN_DIR/gateway-fcgi.log" "$BIN/gateway" --listen "127.0.0.1:$GW_F" \
-        --backend "fcgi://127.0.0.1:$PHP" --document-root "$ROOT/scripts/peers/php" \
-        --script-filename "$ROOT/scripts/peers/php/echo.php"
-    wait_port "$GW_F" gateway-fcgi "$RUN_DIR/gateway-fcgi.log" "$LAST_PID"
-    export INTEROP_GATEWAY_UWSGI="127.0.0.1:$GW_U" INTEROP_GATEWAY_FCGI="127.0.0.1:$GW_F"
-fi
+# Our gateway in front of the same two back-ends, with nginx's document
+# root, so that its environ can be compared with nginx's var for var.
+NGX_F_PEER_ROOT="$RUN_DIR/ngx-f-peer/nginx-f/html"
+mkdir -p "$NGX_F_PEER_ROOT/conf"
+cp scripts/peers/php/*.php "$NGX_F_PEER_ROOT/conf/"
+spawn gateway-uwsgi "$RUN_DIR/gateway-uwsgi.log" "$BIN/gateway" --listen "127.0.0.1:$GW_U" \
+    --backend "uwsgi://127.0.0.1:$UWSGI_SRV" --document-root "$RUN_DIR/ngx-u-peer/nginx-u/html"
+wait_port "$GW_U" gateway-uwsgi "$RUN_DIR/gateway-uwsgi.log" "$LAST_PID"
+spawn gateway-fcgi "$RUN_DIR/gateway-fcgi.log" "$BIN/gateway" --listen "127.0.0.1:$GW_F" \
+    --backend "fcgi://127.0.0.1:$PHP" --document-root "$NGX_F_PEER_ROOT"
+wait_port "$GW_F" gateway-fcgi "$RUN_DIR/gateway-fcgi.log" "$LAST_PID"
 
 RESULTS="$RUN_DIR/results.tsv"
 : >"$RESULTS"
@@ -118,6 +113,7 @@ export INTEROP_UWSGI_ROUTER="127.0.0.1:$ROUTER" INTEROP_UWSGI_SERVER="127.0.0.1:
 export INTEROP_PHP_FPM="127.0.0.1:$PHP" INTEROP_FCGIWRAP="$WRAP_SOCK" INTEROP_LIBFCGI="127.0.0.1:$LIBFCGI"
 export INTEROP_APACHE="127.0.0.1:$APACHE" INTEROP_LIGHTTPD="127.0.0.1:$LIGHTTPD"
 export INTEROP_NGINX_UWSGI_PEER="127.0.0.1:$NGX_U_PEER" INTEROP_NGINX_FCGI_PEER="127.0.0.1:$NGX_F_PEER"
+export INTEROP_GATEWAY_UWSGI="127.0.0.1:$GW_U" INTEROP_GATEWAY_FCGI="127.0.0.1:$GW_F"
 
 echo "== interop: tests"
 set +e

@@ -1019,3 +1019,252 @@ fn libfcgi_post() {
         esc(b"Content-Type: text/plain\r\n\r\nmethod=POST\nquery=z=3\n")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Our gateway in front of uWSGI and PHP-FPM, next to nginx in front of them:
+// the same request must give the same status, headers and application view.
+
+/// What one side must send for a var where the gateway and nginx differ.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    /// Not sent.
+    Absent,
+    /// Sent with this value.
+    Is(&'static str),
+    /// Sent, any value (ports, times, software names).
+    Any,
+}
+
+/// A var where the two differ: name, nginx's value, the gateway's value.
+type Known = (&'static str, Want, Want);
+
+/// Differences every request shows: the listening port and the client's
+/// port; `SERVER_NAME` is nginx's configured `server_name` while the gateway
+/// (no name configured) takes the request host; the hop-by-hop `Connection`
+/// header reaches the application through nginx but not through the gateway.
+const COMMON: &[Known] = &[
+    ("SERVER_PORT", Want::Any, Want::Any),
+    ("REMOTE_PORT", Want::Any, Want::Any),
+    (
+        "SERVER_NAME",
+        Want::Is("localhost"),
+        Want::Is("example.test"),
+    ),
+    ("HTTP_CONNECTION", Want::Is("close"), Want::Absent),
+];
+/// PHP adds request times; `SERVER_SOFTWARE` names each server.
+const PHP: &[Known] = &[
+    ("REQUEST_TIME", Want::Any, Want::Any),
+    ("REQUEST_TIME_FLOAT", Want::Any, Want::Any),
+    ("SERVER_SOFTWARE", Want::Any, Want::Is("gateway")),
+];
+
+/// Sends `raw` through nginx and through our gateway and compares what the
+/// application reported, var for var; the vars in `known` must differ
+/// exactly as stated.
+fn gateway_vs_nginx(
+    peer: &'static str,
+    scenario: &'static str,
+    (nginx, gateway): (&str, &str),
+    raw: &[u8],
+    known: &[Known],
+    body: &[u8],
+) {
+    let _r = record(peer, scenario);
+    let n = http(&env(nginx), raw);
+    let g = http(&env(gateway), raw);
+    assert_eq!(n.status, 200, "nginx: {:?}", n.headers_text());
+    assert_eq!(g.status, 200, "gateway: {:?}", g.headers_text());
+    for h in ["content-type", "x-echo"] {
+        assert_eq!(n.all(h), g.all(h), "{h}");
+    }
+    let view = |r: &HttpReply| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_slice(&r.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", esc(&r.body)));
+        assert_eq!(v["body_len"], serde_json::json!(body.len()));
+        assert_eq!(v["body_sha256"], serde_json::json!(sha_hex(body)));
+        v
+    };
+    let (nv, gv) = (view(&n), view(&g));
+    let key = if nv.get("environ").is_some() {
+        "environ"
+    } else {
+        "server"
+    };
+    let (nm, gm) = (
+        nv[key].as_object().expect("environ map"),
+        gv[key].as_object().expect("environ map"),
+    );
+    let ok = |want: Want, got: Option<&serde_json::Value>| match (want, got) {
+        (Want::Absent, None) | (Want::Any, Some(_)) => true,
+        (Want::Is(w), Some(v)) => v.as_str() == Some(w),
+        _ => false,
+    };
+    let names: std::collections::BTreeSet<&String> = nm.keys().chain(gm.keys()).collect();
+    let mut diffs = Vec::new();
+    for name in names {
+        let (a, b) = (nm.get(name), gm.get(name));
+        let fine = match known.iter().find(|k| k.0 == name) {
+            Some(&(_, wn, wg)) => ok(wn, a) && ok(wg, b),
+            None => a == b,
+        };
+        if !fine {
+            diffs.push(format!("{name}: nginx {a:?} gateway {b:?}"));
+        }
+    }
+    for (name, wn, wg) in known {
+        if !nm.contains_key(*name) && !gm.contains_key(*name) && !ok(*wn, None) {
+            diffs.push(format!("{name}: sent by neither, expected {wn:?} / {wg:?}"));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "gateway differs from nginx:\n{}",
+        diffs.join("\n")
+    );
+}
+
+const GW_UWSGI: (&str, &str) = ("INTEROP_NGINX_UWSGI_PEER", "INTEROP_GATEWAY_UWSGI");
+const GW_FCGI: (&str, &str) = ("INTEROP_NGINX_FCGI_PEER", "INTEROP_GATEWAY_FCGI");
+
+fn known(ends: (&str, &str), extra: &[Known]) -> Vec<Known> {
+    let mut k: Vec<Known> = COMMON.to_vec();
+    if ends == GW_FCGI {
+        k.extend_from_slice(PHP);
+    }
+    for e in extra {
+        k.retain(|x| x.0 != e.0);
+        k.push(*e);
+    }
+    k
+}
+
+fn gw_get(peer: &'static str, ends: (&str, &str), path: &str) {
+    let raw = format!(
+        "GET {path}?q=1&x=%20y HTTP/1.1\r\nHost: example.test\r\nUser-Agent: interop/1\r\n\
+         Accept: */*\r\nConnection: close\r\n\r\n"
+    );
+    let k = known(ends, &[]);
+    gateway_vs_nginx(peer, "gateway = nginx: GET", ends, raw.as_bytes(), &k, b"");
+}
+
+fn gw_post(peer: &'static str, ends: (&str, &str), path: &str) {
+    let body = pattern(2 * MIB);
+    let mut raw = format!(
+        "POST {path} HTTP/1.1\r\nHost: example.test\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(&body);
+    let k = known(ends, &[]);
+    gateway_vs_nginx(peer, "gateway = nginx: POST 2 MiB", ends, &raw, &k, &body);
+}
+
+/// Repeated headers: nginx passes each line as its own var and the
+/// application keeps the last; the gateway joins them (`, `, and `; ` for
+/// cookies), so the application sees every value.
+fn gw_headers(peer: &'static str, ends: (&str, &str), path: &str) {
+    let raw = format!(
+        "GET {path} HTTP/1.1\r\nHost: example.test\r\nX-Dup: one\r\nX-Dup: two\r\n\
+         Cookie: a=1\r\nCookie: b=2\r\nX-Auth-User: good\r\nX_Auth_User: evil\r\n\
+         X-Latin: caf\u{e9}\r\nConnection: close\r\n\r\n"
+    );
+    // the header value goes out as the single latin-1 byte 0xE9
+    let raw: Vec<u8> = latin1(&raw);
+    let k = known(
+        ends,
+        &[
+            ("HTTP_X_DUP", Want::Is("two"), Want::Is("one, two")),
+            ("HTTP_COOKIE", Want::Is("b=2"), Want::Is("a=1; b=2")),
+        ],
+    );
+    gateway_vs_nginx(peer, "gateway = nginx: odd headers", ends, &raw, &k, b"");
+}
+
+/// HTTP/1.0 without Host: nginx falls back to its `server_name`; the
+/// gateway has no configured name, so `SERVER_NAME` is empty and (uwsgi,
+/// whose params send `$host`) no `HTTP_HOST` is made up.
+fn gw_http10(peer: &'static str, ends: (&str, &str), path: &str) {
+    let raw = format!("GET {path} HTTP/1.0\r\n\r\n");
+    let mut extra: Vec<Known> = vec![
+        ("SERVER_NAME", Want::Is("localhost"), Want::Is("")),
+        ("HTTP_CONNECTION", Want::Absent, Want::Absent),
+    ];
+    if ends == GW_UWSGI {
+        extra.push(("HTTP_HOST", Want::Is("localhost"), Want::Absent));
+    }
+    let k = known(ends, &extra);
+    gateway_vs_nginx(
+        peer,
+        "gateway = nginx: HTTP/1.0",
+        ends,
+        raw.as_bytes(),
+        &k,
+        b"",
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_uwsgi_get() {
+    gw_get("gateway+uwsgi", GW_UWSGI, "/echo/path");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_uwsgi_post() {
+    gw_post("gateway+uwsgi", GW_UWSGI, "/echo/post");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_uwsgi_headers() {
+    gw_headers("gateway+uwsgi", GW_UWSGI, "/echo/h");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_uwsgi_http10() {
+    gw_http10("gateway+uwsgi", GW_UWSGI, "/echo/old");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_uwsgi_non_ascii() {
+    let raw = b"GET /caf\xc3\xa9/%C3%A9?n=\xc3\xa9 HTTP/1.1\r\nHost: example.test\r\n\
+                Connection: close\r\n\r\n";
+    let k = known(GW_UWSGI, &[]);
+    gateway_vs_nginx(
+        "gateway+uwsgi",
+        "gateway = nginx: non-ASCII path",
+        GW_UWSGI,
+        raw,
+        &k,
+        b"",
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_php_get() {
+    gw_get("gateway+php-fpm", GW_FCGI, "/conf/echo.php");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_php_post() {
+    gw_post("gateway+php-fpm", GW_FCGI, "/conf/echo.php");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_php_headers() {
+    gw_headers("gateway+php-fpm", GW_FCGI, "/conf/echo.php");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_php_http10() {
+    gw_http10("gateway+php-fpm", GW_FCGI, "/conf/echo.php");
+}
