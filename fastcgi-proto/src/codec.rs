@@ -150,7 +150,9 @@ pub enum AppOutput {
 /// The application side as a codec: decodes [`server::Event`]s, encodes
 /// [`AppOutput`]. Replies the library makes itself (GET_VALUES results,
 /// CANT_MPX_CONN, …) go out with the next encoded item; send
-/// [`AppOutput::Flush`] to push them alone.
+/// [`AppOutput::Flush`] to push them alone. Once the connection is closed
+/// (a request without KEEP_CONN ended), further input is discarded: the read
+/// buffer stays empty however long the peer keeps sending.
 #[derive(Debug)]
 pub struct AppCodec {
     conn: server::Connection,
@@ -176,9 +178,19 @@ impl Decoder for AppCodec {
         if let Some(e) = self.conn.poll_event() {
             return Ok(Some(e));
         }
+        if self.conn.is_closed() {
+            // The lingering close: input after the end is read and dropped,
+            // so the read buffer cannot grow while the peer keeps sending.
+            src.clear();
+            return Ok(None);
+        }
         let n = self.conn.handle_bytes(src)?;
         src.advance(n);
-        Ok(self.conn.poll_event())
+        let e = self.conn.poll_event();
+        if e.is_none() && self.conn.is_closed() {
+            src.clear();
+        }
+        Ok(e)
     }
 }
 

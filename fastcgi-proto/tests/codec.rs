@@ -112,3 +112,42 @@ async fn one_mib_stdin_and_stdout_over_duplex() {
     assert!(app.codec().connection().is_closed());
     assert_eq!(writer.await.unwrap(), body);
 }
+
+/// Regression: after the application ended a request without KEEP_CONN, a peer
+/// that kept sending made the read buffer grow by everything it sent (the
+/// decoder returned `None` without consuming, so `FramedRead` kept reading).
+#[test]
+fn app_codec_discards_input_after_close() {
+    let mut wire = Vec::new();
+    encode_record(
+        &mut wire,
+        RecordType::BEGIN_REQUEST,
+        1,
+        &BeginRequest::new(Role::RESPONDER, false).to_bytes(),
+        0,
+    )
+    .unwrap();
+    encode_record(&mut wire, RecordType::PARAMS, 1, &[], 0).unwrap();
+    encode_record(&mut wire, RecordType::STDIN, 1, &[], 0).unwrap();
+    let mut c = AppCodec::new(Config::default());
+    let mut buf = BytesMut::from(&wire[..]);
+    let mut out = BytesMut::new();
+    while let Some(ev) = c.decode(&mut buf).unwrap() {
+        if let Event::StdinEnd { id } = ev {
+            tokio_util::codec::Encoder::encode(&mut c, AppOutput::End(id, 0), &mut out).unwrap();
+        }
+    }
+    assert!(c.connection().is_closed());
+    let mut junk = Vec::new();
+    encode_record(&mut junk, RecordType::STDIN, 1, &[b'x'; 1000], 0).unwrap();
+    for _ in 0..100 {
+        buf.extend_from_slice(&junk);
+        assert_eq!(c.decode(&mut buf).unwrap(), None);
+        assert_eq!(buf.len(), 0);
+    }
+    assert_eq!(c.decode_eof(&mut buf).unwrap(), None);
+    assert_eq!(
+        &out[out.len() - 16..],
+        b"\x01\x03\x00\x01\x00\x08\x00\x00\0\0\0\0\0\0\0\0"
+    );
+}
