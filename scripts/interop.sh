@@ -11,7 +11,9 @@
 #
 # CI duration: about 1-3 minutes after the build (the tests themselves take
 # well under a minute; most of the time is cargo compiling the test binary).
-# Ports: INTEROP_PORT_BASE (default 42100) .. +40 must be free.
+# Ports: INTEROP_PORT_BASE (default 24100) .. +40 must be free; the default
+# range lies below Linux's ephemeral ports, so busy client traffic on the
+# machine cannot hold them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -25,7 +27,7 @@ echo "== interop: build"
 cargo build -p examples --bins --locked
 cargo test -p examples --test interop --locked --no-run
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-for b in environ-dump gateway; do
+for b in environ-dump gateway tower-serve; do
     [ -x "$BIN/$b" ] || die "example binary $BIN/$b was not built"
 done
 export RUN_DIR="$ROOT/scripts/run/interop"
@@ -51,7 +53,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-BASE="${INTEROP_PORT_BASE:-42100}"
+BASE="${INTEROP_PORT_BASE:-24100}"
 port() { echo $((BASE + $1)); }
 for i in $(seq 0 40); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$(port "$i")") 2>/dev/null; then
@@ -63,7 +65,8 @@ OURS_U=$(port 0) OURS_F=$(port 1) TEST_U=$(port 2) TEST_F=$(port 3)
 NGX_U=$(port 10) NGX_U_TEST=$(port 11) NGX_F=$(port 12) NGX_F_TEST=$(port 13)
 ROUTER=$(port 14) UWSGI_SRV=$(port 15) PHP=$(port 16) LIBFCGI=$(port 17)
 APACHE=$(port 18) LIGHTTPD=$(port 19) NGX_U_PEER=$(port 20) NGX_F_PEER=$(port 21)
-GW_U=$(port 22) GW_F=$(port 23)
+GW_U=$(port 22) GW_F=$(port 23) TOWER_U=$(port 24) TOWER_F=$(port 25)
+NGX_U_TOWER=$(port 26) NGX_F_TOWER=$(port 27) ROUTER_TOWER=$(port 28)
 WRAP_SOCK="$RUN_DIR/fcgiwrap.sock"
 
 echo "== interop: start peers (logs in $RUN_DIR)"
@@ -81,6 +84,22 @@ RUN_DIR="$RUN_DIR/ngx-f-test" start_nginx_fastcgi "$NGX_F_TEST" "127.0.0.1:$TEST
 start_uwsgi_router "$ROUTER" "127.0.0.1:$OURS_U"
 start_apache "$APACHE" "127.0.0.1:$OURS_U" "127.0.0.1:$OURS_F"
 start_lighttpd "$LIGHTTPD" "$OURS_F" "$OURS_U"
+
+# tower-serve (an axum app on our tower adapter) on TCP and unix sockets;
+# nginx reaches it over the sockets, the uWSGI router over TCP. nginx's
+# workers may run as another user, so the sockets are opened to all.
+TOWER_U_SOCK="$RUN_DIR/tower-uwsgi.sock" TOWER_F_SOCK="$RUN_DIR/tower-fcgi.sock"
+spawn tower-serve "$RUN_DIR/tower-serve.log" "$BIN/tower-serve" --uwsgi "127.0.0.1:$TOWER_U" \
+    --fastcgi "127.0.0.1:$TOWER_F" --uwsgi-unix "$TOWER_U_SOCK" --fastcgi-unix "$TOWER_F_SOCK"
+wait_port "$TOWER_U" tower-serve "$RUN_DIR/tower-serve.log" "$LAST_PID"
+wait_port "$TOWER_F" tower-serve "$RUN_DIR/tower-serve.log" "$LAST_PID"
+for i in $(seq 1 100); do [ -S "$TOWER_U_SOCK" ] && [ -S "$TOWER_F_SOCK" ] && break; sleep 0.05; done
+[ -S "$TOWER_U_SOCK" ] && [ -S "$TOWER_F_SOCK" ] || peer_fail tower-serve "$RUN_DIR/tower-serve.log"
+chmod 666 "$TOWER_U_SOCK" "$TOWER_F_SOCK"
+RUN_DIR="$RUN_DIR/ngx-u-tower" start_nginx_uwsgi "$NGX_U_TOWER" "unix:$TOWER_U_SOCK"
+RUN_DIR="$RUN_DIR/ngx-f-tower" start_nginx_fastcgi "$NGX_F_TOWER" "unix:$TOWER_F_SOCK"
+mkdir -p "$RUN_DIR/router-tower"
+RUN_DIR="$RUN_DIR/router-tower" start_uwsgi_router "$ROUTER_TOWER" "127.0.0.1:$TOWER_U"
 
 # Back-ends in front of which our clients (and nginx, for comparison) run.
 start_uwsgi_server "$UWSGI_SRV"
@@ -114,6 +133,8 @@ export INTEROP_PHP_FPM="127.0.0.1:$PHP" INTEROP_FCGIWRAP="$WRAP_SOCK" INTEROP_LI
 export INTEROP_APACHE="127.0.0.1:$APACHE" INTEROP_LIGHTTPD="127.0.0.1:$LIGHTTPD"
 export INTEROP_NGINX_UWSGI_PEER="127.0.0.1:$NGX_U_PEER" INTEROP_NGINX_FCGI_PEER="127.0.0.1:$NGX_F_PEER"
 export INTEROP_GATEWAY_UWSGI="127.0.0.1:$GW_U" INTEROP_GATEWAY_FCGI="127.0.0.1:$GW_F"
+export INTEROP_NGINX_UWSGI_TOWER="127.0.0.1:$NGX_U_TOWER" INTEROP_NGINX_FCGI_TOWER="127.0.0.1:$NGX_F_TOWER"
+export INTEROP_UWSGI_ROUTER_TOWER="127.0.0.1:$ROUTER_TOWER"
 
 echo "== interop: tests"
 set +e

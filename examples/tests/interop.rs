@@ -476,6 +476,122 @@ fn lighttpd_fcgi_post() {
 }
 
 // ---------------------------------------------------------------------------
+// nginx (over unix sockets) and the uWSGI router in front of tower-serve, an
+// axum application on our tower adapter.
+
+/// A front-end in front of tower-serve; `chunks` when it re-frames a body
+/// without length with the chunked coding.
+struct TowerFront {
+    peer: &'static str,
+    addr: &'static str,
+    chunks: bool,
+}
+
+const TOWER_FRONTS: [TowerFront; 3] = [
+    TowerFront {
+        peer: "nginx-uwsgi",
+        addr: "INTEROP_NGINX_UWSGI_TOWER",
+        chunks: true,
+    },
+    TowerFront {
+        peer: "nginx-fastcgi",
+        addr: "INTEROP_NGINX_FCGI_TOWER",
+        chunks: true,
+    },
+    TowerFront {
+        peer: "uwsgi-router",
+        addr: "INTEROP_UWSGI_ROUTER_TOWER",
+        chunks: false,
+    },
+];
+
+fn tower_get(path: &str) -> impl Fn(&TowerFront) -> HttpReply + '_ {
+    move |f| {
+        let raw = format!("GET {path} HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n");
+        http(&env(f.addr), raw.as_bytes())
+    }
+}
+
+fn tower_hello(f: &TowerFront) {
+    let _r = record(f.peer, "tower-serve: GET /");
+    let r = tower_get("/")(f);
+    assert_eq!(r.status, 200, "{:?}", r.headers_text());
+    assert_eq!(esc(r.one("content-type")), "text/plain; charset=utf-8");
+    assert_eq!(r.body, b"hello\n");
+}
+
+fn tower_404(f: &TowerFront) {
+    let _r = record(f.peer, "tower-serve: 404 with headers");
+    let r = tower_get("/status/404")(f);
+    assert_eq!(r.status, 404, "{:?}", r.headers_text());
+    assert_eq!(esc(r.one("x-status-code")), "404");
+    assert_eq!(r.all("set-cookie"), [&b"a=1"[..], b"b=2"]);
+    assert!(r.body.is_empty());
+}
+
+fn tower_stream(f: &TowerFront) {
+    let _r = record(f.peer, "tower-serve: streamed response");
+    let r = tower_get("/stream?chunks=64&size=4096")(f);
+    assert_eq!(r.status, 200, "{:?}", r.headers_text());
+    assert_eq!(esc(r.one("content-type")), "application/octet-stream");
+    assert!(r.all("content-length").is_empty(), "{:?}", r.headers_text());
+    if f.chunks {
+        assert_eq!(esc(r.one("transfer-encoding")), "chunked");
+    }
+    assert_eq!(r.body, vec![b'x'; 64 * 4096]);
+}
+
+fn tower_echo(f: &TowerFront) {
+    let _r = record(f.peer, "tower-serve: POST 2 MiB");
+    let body = pattern(2 * MIB);
+    let mut raw = format!(
+        "POST /echo HTTP/1.1\r\nHost: example.test\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(&body);
+    let r = http(&env(f.addr), &raw);
+    assert_eq!(r.status, 200, "{:?}", r.headers_text());
+    assert_eq!(esc(r.one("content-type")), "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"len": body.len(), "sha256": sha_hex(&body)})
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn tower_nginx_uwsgi() {
+    let f = &TOWER_FRONTS[0];
+    tower_hello(f);
+    tower_404(f);
+    tower_stream(f);
+    tower_echo(f);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn tower_nginx_fastcgi() {
+    let f = &TOWER_FRONTS[1];
+    tower_hello(f);
+    tower_404(f);
+    tower_stream(f);
+    tower_echo(f);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn tower_uwsgi_router() {
+    let f = &TOWER_FRONTS[2];
+    tower_hello(f);
+    tower_404(f);
+    tower_stream(f);
+    tower_echo(f);
+}
+
+// ---------------------------------------------------------------------------
 // Our uwsgi client -> uWSGI server running scripts/peers/apps/echo_wsgi.py.
 
 /// The echo app's report: its environ (latin-1 strings back to bytes).
