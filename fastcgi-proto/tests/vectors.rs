@@ -373,7 +373,7 @@ fn server_error(e: ServerError, at: usize) -> Failure {
 
 /// Plays the application: feeds the input record by record, answers each
 /// request once its input is complete or aborted (see the README).
-fn run_server(v: &Value, data: &[u8]) -> Result<Outcome, Failure> {
+fn run_server(v: &Value, data: &[u8], spans: &[(usize, usize)]) -> Result<Outcome, Failure> {
     let o = &v["options"];
     let config = server::Config {
         max_concurrent_requests: o["max_concurrent_requests"].as_u64().unwrap_or(1) as usize,
@@ -385,7 +385,7 @@ fn run_server(v: &Value, data: &[u8]) -> Result<Outcome, Failure> {
     let mut events = Vec::new();
     let mut out = Outcome::default();
     let mut roles: BTreeMap<u16, (Role, bool, bool)> = BTreeMap::new();
-    for (start, end) in record_spans(data) {
+    for &(start, end) in spans {
         let mut piece = &data[start..end];
         while !piece.is_empty() {
             let taken = conn
@@ -477,7 +477,7 @@ fn client_error(e: client::ClientError, at: usize) -> Failure {
 }
 
 /// Plays the web server with `options.in_flight` requests sent.
-fn run_client(v: &Value, data: &[u8]) -> Result<Outcome, Failure> {
+fn run_client(v: &Value, data: &[u8], spans: &[(usize, usize)]) -> Result<Outcome, Failure> {
     let mut conn = client::Connection::new();
     for id in v["options"]["in_flight"].as_array().into_iter().flatten() {
         conn.begin(id.as_u64().unwrap() as u16, Role::RESPONDER, true)
@@ -485,7 +485,7 @@ fn run_client(v: &Value, data: &[u8]) -> Result<Outcome, Failure> {
     }
     let _ = conn.poll_transmit();
     let mut events = Vec::new();
-    for (start, end) in record_spans(data) {
+    for &(start, end) in spans {
         conn.handle_bytes(&data[start..end])
             .map_err(|e| client_error(e, start))?;
         while let Some(ev) = conn.poll_event() {
@@ -522,10 +522,16 @@ fn run_client(v: &Value, data: &[u8]) -> Result<Outcome, Failure> {
     })
 }
 
+/// Runs the connection, feeding the input record by record (error offsets
+/// are record starts).
 fn run(v: &Value, data: &[u8]) -> Result<Outcome, Failure> {
+    run_split(v, data, &record_spans(data))
+}
+
+fn run_split(v: &Value, data: &[u8], spans: &[(usize, usize)]) -> Result<Outcome, Failure> {
     match v["direction"].as_str() {
-        Some("request") => run_server(v, data),
-        _ => run_client(v, data),
+        Some("request") => run_server(v, data, spans),
+        _ => run_client(v, data, spans),
     }
 }
 
@@ -549,6 +555,15 @@ fn check_connection(v: &Value, data: &[u8]) -> Result<(), String> {
             Value::Array(got.replies),
             e["replies"]
         ));
+    }
+    // Byte by byte, the connection sees the same (short inputs only).
+    if data.len() <= 4096 {
+        let bytes: Vec<(usize, usize)> = (0..data.len()).map(|i| (i, i + 1)).collect();
+        let split = run_split(v, data, &bytes)
+            .map_err(|err| format!("byte-by-byte feed fails: {err:?}"))?;
+        if split.events != got.events || split.replies != got.replies {
+            return Err("byte-by-byte feed gives other events".into());
+        }
     }
     let recs: Vec<Value> = records(data)
         .map_err(|err| format!("records: {err:?}"))?
