@@ -2,6 +2,7 @@
 //! a uwsgi client, both on the `uwsgi-proto` codecs, plus a hex dump.
 #![forbid(unsafe_code)]
 
+pub mod fcgi;
 pub mod net;
 pub mod proxy;
 pub mod tower;
@@ -252,15 +253,36 @@ pub async fn serve_fastcgi_dump_as<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    use fastcgi_proto::codec::{AppCodec, AppOutput};
-    use fastcgi_proto::server::{Config, Event};
+    serve_fastcgi_dump_with(stream, json, fastcgi_proto::server::Config::default()).await
+}
+
+/// [`serve_fastcgi_dump_as`] with a connection `config` (its limits, and the
+/// values GET_VALUES reports).
+pub async fn serve_fastcgi_dump_with<S>(
+    stream: S,
+    json: bool,
+    config: fastcgi_proto::server::Config,
+) -> Result<(), fastcgi_proto::codec::CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    use crate::fcgi::{AppConnCodec, AppItem};
+    use fastcgi_proto::codec::AppOutput;
+    use fastcgi_proto::server::Event;
     use std::collections::HashMap;
-    let mut framed = Framed::new(stream, AppCodec::new(Config::default()));
+    let mut framed = Framed::new(stream, AppConnCodec::new(config));
     /// Per request: params, body hash, body length.
     type InFlight = (Vec<(Bytes, Bytes)>, Sha256, u64);
     let mut reqs: HashMap<u16, InFlight> = HashMap::new();
     while let Some(ev) = framed.next().await {
-        match ev? {
+        let ev = match ev? {
+            AppItem::Event(ev) => ev,
+            AppItem::Reply(b) => {
+                framed.send(b).await?;
+                continue;
+            }
+        };
+        match ev {
             Event::Request { id, .. } => {
                 reqs.insert(id, (Vec::new(), Sha256::new(), 0));
             }

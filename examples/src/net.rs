@@ -329,3 +329,73 @@ pub fn describe_io(e: &io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+/// A stream whose reads fail with [`io::ErrorKind::TimedOut`] once `period`
+/// has passed since it was made or since its last write, whichever is
+/// later: a peer that sends nothing, or drips an incomplete request, for
+/// that long is cut off (the slowloris defence), while each answer written
+/// opens a fresh window for the next request on a kept connection.
+#[derive(Debug)]
+pub struct Deadline<S> {
+    inner: S,
+    period: std::time::Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> Deadline<S> {
+    /// Wraps `inner` with a window of `period`.
+    pub fn new(inner: S, period: std::time::Duration) -> Self {
+        Self {
+            inner,
+            period,
+            sleep: Box::pin(tokio::time::sleep(period)),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Deadline<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no complete request within {}s (idle timeout)",
+                        this.period.as_secs_f64()
+                    ),
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+            ready => ready,
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Deadline<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r {
+            if *n > 0 {
+                let at = tokio::time::Instant::now() + this.period;
+                this.sleep.as_mut().reset(at);
+            }
+        }
+        r
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}

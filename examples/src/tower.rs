@@ -215,14 +215,16 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    use fastcgi_proto::codec::{AppCodec, AppOutput};
+    use crate::fcgi::{AppConnCodec, AppItem};
+    use fastcgi_proto::codec::AppOutput;
     use fastcgi_proto::server::{Config, Event};
-    let mut framed = Framed::new(stream, AppCodec::new(Config::default()));
+    let mut framed = Framed::new(stream, AppConnCodec::new(Config::default()));
     'requests: loop {
         // BEGIN_REQUEST, then the params.
         let (id, params) = loop {
             match framed.next().await {
-                Some(Ok(Event::Params { id, params })) => break (id, params),
+                Some(Ok(AppItem::Event(Event::Params { id, params }))) => break (id, params),
+                Some(Ok(AppItem::Reply(b))) => framed.send(b).await?,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
@@ -282,15 +284,24 @@ enum Pumped {
 }
 
 async fn pump_fastcgi<T>(
-    framed: &mut Framed<T, fastcgi_proto::codec::AppCodec>,
+    framed: &mut Framed<T, crate::fcgi::AppConnCodec>,
     id: u16,
     tx: Option<mpsc::Sender<Result<Bytes, BoxError>>>,
 ) -> Result<Pumped, BoxError>
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
+    use crate::fcgi::AppItem;
     use fastcgi_proto::server::Event;
     while let Some(ev) = framed.next().await {
+        let ev = match ev {
+            Ok(AppItem::Reply(b)) => {
+                framed.send(b).await?;
+                continue;
+            }
+            Ok(AppItem::Event(e)) => Ok(e),
+            Err(e) => Err(e),
+        };
         match ev {
             Ok(Event::Stdin { id: i, data }) if i == id => {
                 if let Some(tx) = &tx {

@@ -1,4 +1,5 @@
-//! backend-client against environ-dump over uwsgi, TCP and unix.
+//! backend-client against environ-dump over uwsgi and FastCGI, TCP and unix;
+//! JSON output, GET_VALUES, ping, and one-line failures with exit codes.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -120,7 +121,7 @@ fn client_and_dump_over_fastcgi_tcp_and_unix() {
             .unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         assert_eq!(out.status.code(), Some(0), "{text}");
-        assert!(text.starts_with("Status: 200 OK\r\n"), "{text}");
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
         for want in [
             "REQUEST_METHOD=POST\n",
             "QUERY_STRING=a=b\n",
@@ -158,4 +159,141 @@ fn json_report_carries_bytes_as_latin1() {
         v["body_sha256"],
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
+}
+
+fn client(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_backend-client"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn json_output_over_both_protocols() {
+    let (_dump, ready) = start_dump(&["--fastcgi", "127.0.0.1:0"]);
+    let u = ready[0].strip_prefix("listening uwsgi://").unwrap();
+    let f = ready[1].strip_prefix("listening fcgi://").unwrap();
+    for (url, fcgi) in [
+        (format!("uwsgi://{u}/j?x=1"), false),
+        (format!("fcgi://{f}/j?x=1"), true),
+    ] {
+        let (code, out, err) = client(&["--json", "-d", "field=value&other=1", &url]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let body = v["body"].as_str().unwrap();
+        assert!(body.contains("QUERY_STRING=x=1\n"), "{body}");
+        assert!(body.contains(&format!("body_sha256={BODY_SHA}")), "{body}");
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["body_len"], body.len());
+        assert_eq!(
+            v["headers"],
+            serde_json::json!([
+                ["content-type", "text/plain; charset=utf-8"],
+                ["content-length", body.len().to_string()]
+            ])
+        );
+        assert_eq!(v["body_sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(v["stderr"], "");
+        if fcgi {
+            assert_eq!(v["app_status"], 0);
+            assert_eq!(v["protocol_status"], "request-complete");
+        } else {
+            assert_eq!(v["app_status"], serde_json::Value::Null);
+            assert_eq!(v["protocol_status"], serde_json::Value::Null);
+        }
+    }
+}
+
+#[test]
+fn get_values_and_ping() {
+    let (_dump, ready) = start_dump(&["--fastcgi", "127.0.0.1:0"]);
+    let u = ready[0].strip_prefix("listening uwsgi://").unwrap();
+    let f = ready[1].strip_prefix("listening fcgi://").unwrap();
+    let (code, out, err) = client(&["--get-values", &format!("fcgi://{f}")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        out,
+        "FCGI_MAX_CONNS=10000\nFCGI_MAX_REQS=1\nFCGI_MPXS_CONNS=0\n"
+    );
+    let (code, out, _) = client(&["--get-values", "--json", &format!("fcgi://{f}")]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        "{\"values\":[[\"FCGI_MAX_CONNS\",\"10000\"],[\"FCGI_MAX_REQS\",\"1\"],[\"FCGI_MPXS_CONNS\",\"0\"]]}\n"
+    );
+    let (code, out, err) = client(&["--ping", &format!("uwsgi://{u}")]);
+    assert_eq!((code, out.as_str()), (Some(0), "pong\n"), "{err}");
+    // A ping to a FastCGI URL is a usage error; GET_VALUES to a uwsgi
+    // server gets no answer: protocol error.
+    let (code, _, err) = client(&["--ping", &format!("fcgi://{f}")]);
+    assert_eq!(
+        (code, err.as_str()),
+        (Some(2), "backend-client: --ping needs a uwsgi:// URL\n")
+    );
+    let (code, _, err) = client(&["--get-values", &format!("fcgi://{u}")]);
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// A one-shot server answering every connection with `reply` after reading
+/// the request's first bytes.
+fn fake(reply: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let mut s = s.unwrap();
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(reply);
+        }
+    });
+    addr
+}
+
+#[test]
+fn malformed_replies_are_one_line_with_the_offset_and_exit_3() {
+    let a = fake(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    let (code, _, err) = client(&[&format!("uwsgi://{a}/")]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        err,
+        format!(
+            "backend-client: {a}: malformed reply body: stream ended inside the body at offset 42\n"
+        )
+    );
+    // A FastCGI record with version 2 at offset 13.
+    let a = fake(b"\x01\x06\x00\x01\x00\x05\x00\x00Statu\x02\x06\x00\x01\x00\x00\x00\x00");
+    let (code, _, err) = client(&[&format!("fcgi://{a}/")]);
+    assert_eq!(code, Some(3));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("offset 13"), "{err}");
+    // FastCGI: the connection closes before END_REQUEST.
+    let a = fake(b"\x01\x06\x00\x01\x00\x05\x00\x00Statu");
+    let (code, _, err) = client(&[&format!("fcgi://{a}/")]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        err,
+        format!(
+            "backend-client: {a}: malformed reply: connection closed at offset 13 before END_REQUEST\n"
+        )
+    );
+}
+
+#[test]
+fn timeout_exits_5() {
+    // A listener that never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = l.local_addr().unwrap();
+    let (code, _, err) = client(&["--timeout", "1", &format!("uwsgi://{a}/")]);
+    drop(l);
+    assert_eq!(code, Some(5));
+    assert_eq!(err, format!("backend-client: {a}: timed out after 1s\n"));
 }
