@@ -1,56 +1,84 @@
 //! environ-dump: a uwsgi and FastCGI backend that answers every request with the decoded
 //! environ and a body summary (length and sha256).
-//!
-//! Usage: `environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--max-requests N]`
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use examples::{serve_fastcgi_dump_as, serve_uwsgi_dump_as};
-use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::Notify;
+use examples::net::{Deadline, Endpoint, Listener};
+use examples::{serve_fastcgi_dump_with, serve_uwsgi_dump_as};
+use tokio::sync::{Notify, Semaphore};
 
-const HELP: &str = "environ-dump: uwsgi backend answering with the decoded environ
+const HELP: &str = "environ-dump: uwsgi and FastCGI backend answering with the decoded environ
 
-usage: environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--max-requests N]
+usage: environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--fastcgi ADDR]
+                    [--fastcgi-unix PATH] [OPTIONS]
 
-  --uwsgi ADDR        TCP address to listen on (default 127.0.0.1:3031)
-  --uwsgi-unix PATH   also listen on a unix socket
-  --fastcgi ADDR      also serve FastCGI on this TCP address
-  --fastcgi-unix PATH also serve FastCGI on a unix socket
-  --format text|json  report format (default text)
-  --max-requests N    exit after N connections have been served
-  -h, --help          this text
+  --uwsgi ADDR          uwsgi TCP address (default 127.0.0.1:3031)
+  --uwsgi-unix PATH     also serve uwsgi on a unix socket
+  --fastcgi ADDR        also serve FastCGI on this TCP address
+  --fastcgi-unix PATH   also serve FastCGI on a unix socket
+  --format text|json    report format (default text)
+  --idle-timeout SECS   close a connection that sends nothing, or leaves a
+                        request incomplete, for SECS (default 30; each answer
+                        opens a fresh window on a kept FastCGI connection)
+  --max-connections N   connections served at once (default 10000); further
+                        ones wait in the kernel's accept backlog, unaccepted,
+                        until one ends
+  --max-requests N      exit after N connections have been served
+  --exit-after SECS     exit (gracefully) after SECS
+  --quiet               no per-connection log lines (errors only)
+  -h, --help            this text
 
-Prints `listening uwsgi://ADDR` (and `listening uwsgi+unix://PATH`) on stdout
-when ready, logs each connection to stderr, exits 0 on Ctrl-C.";
+Each request is answered `200 OK` with every var in wire order (NAME=value
+lines, or JSON {\"vars\":[[name,value],…],\"body_len\":N,\"body_sha256\":hex}
+with bytes as latin-1), its body streamed through sha256, never buffered.
+FastCGI connections are kept when the web server asks (KEEP_CONN).
+Prints `listening uwsgi://ADDR` (and `listening fcgi://ADDR`,
+`listening uwsgi+unix://PATH`, `listening fcgi+unix://PATH`) on stdout when
+ready. On Ctrl-C (or --exit-after, --max-requests) stops accepting, lets
+connections in progress finish (up to 5 s) and exits 0.";
 
 struct Opts {
-    tcp: String,
-    unix: Option<String>,
+    uwsgi: String,
+    uwsgi_unix: Option<String>,
     fcgi: Option<String>,
     fcgi_unix: Option<String>,
-    max: Option<u64>,
+    max_requests: Option<u64>,
+    exit_after: Option<u64>,
+    idle: u64,
+    max_conns: usize,
     json: bool,
+    quiet: bool,
 }
 
 fn parse() -> Result<Option<Opts>, String> {
     let mut o = Opts {
-        tcp: "127.0.0.1:3031".into(),
-        unix: None,
+        uwsgi: "127.0.0.1:3031".into(),
+        uwsgi_unix: None,
         fcgi: None,
         fcgi_unix: None,
-        max: None,
+        max_requests: None,
+        exit_after: None,
+        idle: 30,
+        max_conns: 10_000,
         json: false,
+        quiet: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |n: &str| args.next().ok_or_else(|| format!("{n} needs a value"));
+        let num = |n: &str, v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{n} needs a whole number, not {v:?}"))
+        };
         match a.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--uwsgi" => o.tcp = val("--uwsgi")?,
-            "--uwsgi-unix" => o.unix = Some(val("--uwsgi-unix")?),
+            "--uwsgi" => o.uwsgi = val("--uwsgi")?,
+            "--uwsgi-unix" => o.uwsgi_unix = Some(val("--uwsgi-unix")?),
+            "--fastcgi" => o.fcgi = Some(val("--fastcgi")?),
+            "--fastcgi-unix" => o.fcgi_unix = Some(val("--fastcgi-unix")?),
             "--format" => {
                 o.json = match val("--format")?.as_str() {
                     "json" => true,
@@ -58,124 +86,131 @@ fn parse() -> Result<Option<Opts>, String> {
                     f => return Err(format!("unknown --format {f:?} (text or json)")),
                 };
             }
-            "--fastcgi" => o.fcgi = Some(val("--fastcgi")?),
-            "--fastcgi-unix" => o.fcgi_unix = Some(val("--fastcgi-unix")?),
-            "--max-requests" => {
-                o.max = Some(
-                    val("--max-requests")?
-                        .parse()
-                        .map_err(|_| "--max-requests needs a number".to_owned())?,
-                );
+            "--max-requests" => o.max_requests = Some(num(&a, val(&a)?)?),
+            "--exit-after" => o.exit_after = Some(num(&a, val(&a)?)?),
+            "--idle-timeout" => o.idle = num(&a, val(&a)?)?.max(1),
+            "--max-connections" => {
+                o.max_conns = usize::try_from(num(&a, val(&a)?)?.clamp(1, u64::from(u32::MAX)))
+                    .unwrap_or(1 << 20);
             }
+            "--quiet" => o.quiet = true,
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
     Ok(Some(o))
 }
 
-async fn run(o: Opts) -> Result<(), String> {
-    let json = o.json;
-    let done = Arc::new(Notify::new());
-    let served = Arc::new(AtomicU64::new(0));
-    let tcp = TcpListener::bind(&o.tcp)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", o.tcp))?;
-    let addr = tcp.local_addr().map_err(|e| e.to_string())?;
-    println!("listening uwsgi://{addr}");
-    let finish = {
-        let (done, served, max) = (done.clone(), served.clone(), o.max);
-        move |what: String, r: Result<(), String>| {
-            match r {
-                Ok(()) => eprintln!("environ-dump: served {what}"),
-                Err(e) => eprintln!("environ-dump: {what}: {e}"),
+/// What every connection task shares: read-mostly, counters are atomics.
+struct Shared {
+    json: bool,
+    quiet: bool,
+    idle: Duration,
+    fcgi: fastcgi_proto::server::Config,
+    served: AtomicU64,
+    max_requests: Option<u64>,
+    done: Notify,
+    slots: Arc<Semaphore>,
+}
+
+async fn accept_loop(listener: Listener, fastcgi: bool, shared: Arc<Shared>) {
+    loop {
+        // Take a slot before accepting: past the limit, connections wait
+        // in the kernel's accept backlog.
+        let Ok(permit) = shared.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("environ-dump: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-            let n = served.fetch_add(1, Ordering::SeqCst) + 1;
-            if max.is_some_and(|m| n >= m) {
-                done.notify_one();
-            }
-        }
-    };
-    let f = finish.clone();
-    tokio::spawn(async move {
-        while let Ok((s, peer)) = tcp.accept().await {
-            let f = f.clone();
-            tokio::spawn(async move {
-                f(
-                    format!("uwsgi {peer}"),
-                    serve_uwsgi_dump_as(s, json)
-                        .await
-                        .map_err(|e| e.to_string()),
-                )
-            });
-        }
-    });
-    if let Some(path) = &o.unix {
-        let _ = std::fs::remove_file(path);
-        let ul = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
-        println!("listening uwsgi+unix://{path}");
-        let f = finish.clone();
+        };
+        let shared = shared.clone();
         tokio::spawn(async move {
-            while let Ok((s, _)) = ul.accept().await {
-                let f = f.clone();
-                tokio::spawn(async move {
-                    f(
-                        "uwsgi unix".into(),
-                        serve_uwsgi_dump_as(s, json)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    )
-                });
+            let stream = Deadline::new(stream, shared.idle);
+            let r = if fastcgi {
+                serve_fastcgi_dump_with(stream, shared.json, shared.fcgi)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                serve_uwsgi_dump_as(stream, shared.json)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            drop(permit);
+            let what = if fastcgi { "fastcgi" } else { "uwsgi" };
+            let peer = peer.map_or_else(|| "unix".to_owned(), |p| p.to_string());
+            match r {
+                Ok(()) if shared.quiet => {}
+                Ok(()) => eprintln!("environ-dump: served {what} {peer}"),
+                Err(e) => eprintln!("environ-dump: {what} {peer}: {e}"),
+            }
+            let n = shared.served.fetch_add(1, Ordering::Relaxed) + 1;
+            if shared.max_requests.is_some_and(|m| n >= m) {
+                shared.done.notify_one();
             }
         });
+    }
+}
+
+async fn run(o: Opts) -> Result<(), String> {
+    let shared = Arc::new(Shared {
+        json: o.json,
+        quiet: o.quiet,
+        idle: Duration::from_secs(o.idle),
+        fcgi: fastcgi_proto::server::Config {
+            max_conns: o.max_conns,
+            ..Default::default()
+        },
+        served: AtomicU64::new(0),
+        max_requests: o.max_requests,
+        done: Notify::new(),
+        slots: Arc::new(Semaphore::new(o.max_conns.min(Semaphore::MAX_PERMITS))),
+    });
+    let mut endpoints = vec![(false, Endpoint::Tcp(o.uwsgi.clone()))];
+    if let Some(p) = &o.uwsgi_unix {
+        endpoints.push((false, Endpoint::Unix(p.into())));
     }
     if let Some(a) = &o.fcgi {
-        let l = TcpListener::bind(a)
+        endpoints.push((true, Endpoint::Tcp(a.clone())));
+    }
+    if let Some(p) = &o.fcgi_unix {
+        endpoints.push((true, Endpoint::Unix(p.into())));
+    }
+    let mut tasks = Vec::new();
+    for (fastcgi, ep) in &endpoints {
+        let l = Listener::bind(ep)
             .await
-            .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+            .map_err(|e| format!("cannot listen on {ep}: {e}"))?;
         println!(
-            "listening fcgi://{}",
-            l.local_addr().map_err(|e| e.to_string())?
+            "listening {}",
+            l.url(if *fastcgi { "fcgi" } else { "uwsgi" })
         );
-        let f = finish.clone();
-        tokio::spawn(async move {
-            while let Ok((s, peer)) = l.accept().await {
-                let f = f.clone();
-                tokio::spawn(async move {
-                    f(
-                        format!("fastcgi {peer}"),
-                        serve_fastcgi_dump_as(s, json)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    )
-                });
-            }
-        });
+        tasks.push(tokio::spawn(accept_loop(l, *fastcgi, shared.clone())));
     }
-    if let Some(path) = &o.fcgi_unix {
-        let _ = std::fs::remove_file(path);
-        let ul = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
-        println!("listening fcgi+unix://{path}");
-        let f = finish.clone();
-        tokio::spawn(async move {
-            while let Ok((s, _)) = ul.accept().await {
-                let f = f.clone();
-                tokio::spawn(async move {
-                    f(
-                        "fastcgi unix".into(),
-                        serve_fastcgi_dump_as(s, json)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    )
-                });
-            }
-        });
-    }
+    let exit_after = async {
+        match o.exit_after {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        _ = done.notified() => {}
+        _ = shared.done.notified() => {}
+        _ = exit_after => {}
         _ = tokio::signal::ctrl_c() => eprintln!("environ-dump: shutting down"),
     }
-    for path in [&o.unix, &o.fcgi_unix].into_iter().flatten() {
-        let _ = std::fs::remove_file(path);
+    // Stop accepting, then wait (bounded) for the connections in progress.
+    for t in &tasks {
+        t.abort();
+    }
+    let all = u32::try_from(o.max_conns.min(Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(5), shared.slots.acquire_many(all)).await;
+    for (_, ep) in &endpoints {
+        if let Endpoint::Unix(p) = ep {
+            let _ = std::fs::remove_file(p);
+        }
     }
     Ok(())
 }
