@@ -16,8 +16,15 @@ RFC = "RFC 3875 "
 PEP = "PEP 3333 "
 
 
+TOPICS = {"§1": "design rules", "§2": "RFC 3875 variables", "§4.1": "nginx parameter presets",
+          "§4.2": "nginx header mapping", "§5": "header-name mapping", "§6": "paths and decoding",
+          "§8": "reference implementations", "§9": "security pitfalls"}
+
+
 def ref(s):
-    return "CGI/WSGI environ reference " + s
+    """A readable source: the environ topic the vector belongs to."""
+    head, _, rest = s.partition(" ")
+    return "environ: " + TOPICS.get(head.rstrip(","), head) + (" " + rest if rest else "")
 
 
 # ---------------------------------------------------------------- captures

@@ -401,7 +401,7 @@ def sp(s):
 
 
 def ed(s):
-    return edge("FastCGI reference, edge-case checklist " + s)
+    return edge("FastCGI edge-case checklist " + s)
 
 
 APPENDIX_PARAMS = [("SERVER_PORT", "80"), ("SERVER_ADDR", "199.170.183.42"), ("REQUEST_METHOD", "GET"),

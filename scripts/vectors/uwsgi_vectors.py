@@ -1,6 +1,7 @@
 """uwsgi vectors: a reference decoder written from the protocol description
 (not from the Rust crate), and the vector groups built with it."""
 
+import re
 import struct
 
 from common import (Group, bstr, capture_input, edge, err, load_manifest, pairs, peer,
@@ -295,8 +296,17 @@ def response_vector(g, vid, desc, prov, data, options=None, want=None):
 DOC = "/work/shared/docs/uwsgi.md"
 
 
+TOPICS = {"§2.2": "vars block", "§2.3": "request body", "§2.4": "responses", "§2.5": "worked example",
+          "§2.6": "modifier1/modifier2 table", "§3.1": "uWSGI limits", "§3.2": "uWSGI CONTENT_LENGTH handling",
+          "§3.3": "uWSGI parser quirks", "§3.4": "uWSGI magic vars", "§4.1": "nginx uwsgi_params"}
+
+
 def sec(s):
-    return "uwsgi protocol reference " + s
+    """A readable source: protocol topics and edge-case checklist items."""
+    s = re.sub(r"§8 (items?)", r"edge-case checklist \1", s)
+    for k, t in TOPICS.items():
+        s = s.replace(k, t)
+    return "uwsgi: " + s
 
 
 def build():
