@@ -704,5 +704,16 @@ def seeds(groups):
                 for p in pieces:
                     ops += bytes([4, 0, len(p)]) + p
                 cli_s.append((name, ops))
+    # cgi_response: the STDOUT an application sent (a CGI response head and body)
+    cgi_s = []
+    for g in groups:
+        for v in g.vectors:
+            if v["direction"] != "response" or v["expect"]["result"] != "ok":
+                continue
+            data = bytes.fromhex(v["input_hex"]) if "input_hex" in v else read_capture(CRATE, v["input_file"][9:])
+            out = b"".join(r[4] for r in parse_records(data) if r[2] == STDOUT)
+            if out and len(out) <= 8192:
+                cgi_s.append((v["id"].split(".", 1)[1], out))
     return {"fastcgi_record": rec_s[:150], "fastcgi_params": prm_s[:150],
-            "fastcgi_app_connection": app_s[:150], "fastcgi_client_connection": cli_s[:150]}
+            "fastcgi_app_connection": app_s[:150], "fastcgi_client_connection": cli_s[:150],
+            "cgi_response": cgi_s[:150]}
