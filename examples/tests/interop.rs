@@ -247,6 +247,110 @@ fn nginx_404(peer: &'static str, addr: &str, proto: Proto) {
     assert!(server.seen.lock().unwrap().errors.is_empty());
 }
 
+/// What a front-end does with a chunked request body.
+enum Chunked {
+    /// De-chunks it and sends `CONTENT_LENGTH`; whether the client's
+    /// `Transfer-Encoding` header is passed on as `HTTP_TRANSFER_ENCODING`.
+    Dechunks { te_forwarded: bool },
+    /// Refuses it with this status.
+    Refuses(u16),
+    /// Forwards the TE header but neither the body nor a length (the uWSGI
+    /// router without `--http-chunked-input`): the application sees an
+    /// empty body.
+    Drops,
+}
+
+fn front_chunked(f: &Front, how: Chunked) {
+    let _r = record(f.peer, "chunked request body");
+    let raw = format!(
+        "POST {}/chunked HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\
+         Content-Type: text/plain\r\nConnection: close\r\n\r\n\
+         5\r\nhello\r\ne\r\n chunked world\r\n0\r\n\r\n",
+        f.prefix
+    );
+    let r = http(&env(f.addr), raw.as_bytes());
+    match how {
+        Chunked::Refuses(status) => assert_eq!(r.status, status, "{:?}", r.headers_text()),
+        Chunked::Dechunks { te_forwarded } => {
+            let d = json_200(&r);
+            d.expect("CONTENT_LENGTH", "19");
+            d.expect("CONTENT_TYPE", "text/plain");
+            if te_forwarded {
+                d.expect("HTTP_TRANSFER_ENCODING", "chunked");
+            } else {
+                d.absent("HTTP_TRANSFER_ENCODING");
+            }
+            d.body(b"hello chunked world");
+        }
+        Chunked::Drops => {
+            let d = json_200(&r);
+            d.absent("CONTENT_LENGTH");
+            d.expect("HTTP_TRANSFER_ENCODING", "chunked");
+            d.body(b"");
+        }
+    }
+}
+
+/// A request whose vars are exactly 65535 bytes (the most a uwsgi packet
+/// or one FastCGI record holds, and the most nginx sends) goes through; 5
+/// bytes more and nginx answers 500. `size` computes the encoded size of
+/// the vars the server reported; the pad is adjusted until it hits 65535
+/// exactly (`REMOTE_PORT` may change length between requests).
+fn nginx_vars_edge(f: &Front, size: fn(&Dump) -> usize) {
+    let _r = record(f.peer, "vars of exactly 65535 bytes");
+    let raw = |pad: usize| {
+        let mut raw = b"GET /edge HTTP/1.1\r\nHost: example.test\r\n".to_vec();
+        for i in 0..4 {
+            raw.extend_from_slice(format!("X-Fill-{i}: {}\r\n", "f".repeat(15_000)).as_bytes());
+        }
+        raw.extend_from_slice(format!("X-Pad: {}\r\n", "p".repeat(pad)).as_bytes());
+        raw.extend_from_slice(b"Connection: close\r\n\r\n");
+        raw
+    };
+    let mut pad = 1000;
+    let mut hit = None;
+    for _ in 0..4 {
+        let d = json_200(&http(&env(f.addr), &raw(pad)));
+        let s = size(&d);
+        if s == 65_535 {
+            hit = Some(d);
+            break;
+        }
+        pad = pad + 65_535 - s;
+    }
+    let d = hit.expect("a request of exactly 65535 bytes of vars");
+    d.expect("HTTP_X_PAD", "p".repeat(pad));
+    for i in 0..4 {
+        d.expect(&format!("HTTP_X_FILL_{i}"), "f".repeat(15_000));
+    }
+    let r = http(&env(f.addr), &raw(pad + 5));
+    assert_eq!(r.status, 500, "{:?}", r.headers_text());
+}
+
+fn uwsgi_vars_size(d: &Dump) -> usize {
+    d.vars.iter().map(|(k, v)| 4 + k.len() + v.len()).sum()
+}
+
+fn fastcgi_params_size(d: &Dump) -> usize {
+    let n = |l: usize| if l < 128 { 1 } else { 4 };
+    d.vars
+        .iter()
+        .map(|(k, v)| n(k.len()) + n(v.len()) + k.len() + v.len())
+        .sum()
+}
+
+/// Ten 8000-byte headers (about 80 KiB of vars) through Apache and lighttpd.
+fn big_headers(prefix: &str) -> Vec<u8> {
+    let mut raw = format!("GET {prefix}/big HTTP/1.1\r\nHost: example.test\r\n").into_bytes();
+    for i in 0..10u8 {
+        raw.extend_from_slice(format!("X-Big-{i}: ").as_bytes());
+        raw.extend(std::iter::repeat_n(b'a' + i, 8000));
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"Connection: close\r\n\r\n");
+    raw
+}
+
 // nginx uwsgi_pass -> environ-dump / test server
 
 #[test]
@@ -411,6 +515,89 @@ fn nginx_fastcgi_keep_conn() {
     assert_eq!(seen.conns, 1, "one upstream connection");
     assert_eq!(seen.requests.len(), N);
     assert!(seen.requests.iter().all(|(c, keep, _)| *c == 1 && *keep));
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_uwsgi_vars_edge() {
+    nginx_vars_edge(&NGINX_UWSGI, uwsgi_vars_size);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn nginx_fastcgi_vars_edge() {
+    nginx_vars_edge(&NGINX_FCGI, fastcgi_params_size);
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn chunked_request_bodies() {
+    front_chunked(&NGINX_UWSGI, Chunked::Dechunks { te_forwarded: true });
+    front_chunked(&NGINX_FCGI, Chunked::Dechunks { te_forwarded: true });
+    front_chunked(&ROUTER, Chunked::Drops);
+    front_chunked(&APACHE_UWSGI, Chunked::Refuses(411));
+    front_chunked(
+        &APACHE_FCGI,
+        Chunked::Dechunks {
+            te_forwarded: false,
+        },
+    );
+    front_chunked(
+        &LIGHTTPD_UWSGI,
+        Chunked::Dechunks {
+            te_forwarded: false,
+        },
+    );
+    front_chunked(
+        &LIGHTTPD_FCGI,
+        Chunked::Dechunks {
+            te_forwarded: false,
+        },
+    );
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn post_2m_other_fronts() {
+    for f in [
+        &ROUTER,
+        &APACHE_UWSGI,
+        &APACHE_FCGI,
+        &LIGHTTPD_UWSGI,
+        &LIGHTTPD_FCGI,
+    ] {
+        front_post(f, "POST 2 MiB", 2 * MIB);
+    }
+}
+
+/// About 80 KiB of vars: mod_proxy_fcgi spreads them over several PARAMS
+/// records (all arrive intact); mod_proxy_uwsgi cannot fit them in one
+/// packet and answers 500 without sending anything; lighttpd refuses the
+/// request head with 431.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn big_vars_apache_lighttpd() {
+    {
+        let _r = record("apache-fcgi", "vars over 64 KiB");
+        let d = json_200(&http(&env("INTEROP_APACHE"), &big_headers("/fcgi")));
+        for i in 0..10u8 {
+            d.expect(&format!("HTTP_X_BIG_{i}"), vec![b'a' + i; 8000]);
+        }
+        assert!(fastcgi_params_size(&d) > 80_000);
+    }
+    {
+        let _r = record("apache-uwsgi", "vars over 64 KiB");
+        let r = http(&env("INTEROP_APACHE"), &big_headers("/uwsgi"));
+        assert_eq!(r.status, 500, "{:?}", r.headers_text());
+        let log = format!("{}/apache/error.log", env("INTEROP_RUN_DIR"));
+        let log = std::fs::read_to_string(log).unwrap();
+        assert!(log.contains("packet size too large"), "apache error log");
+    }
+    for f in [&LIGHTTPD_UWSGI, &LIGHTTPD_FCGI] {
+        let _r = record(f.peer, "vars over 64 KiB");
+        let r = http(&env(f.addr), &big_headers(f.prefix));
+        assert_eq!(r.status, 431, "{:?}", r.headers_text());
+    }
 }
 
 // uWSGI HTTP router, Apache, lighttpd -> environ-dump

@@ -243,6 +243,11 @@ impl Dump {
         assert_eq!(got, vec![esc(value.as_ref())], "{name} in {}", self.text());
     }
 
+    /// Asserts `name` is not sent.
+    pub(crate) fn absent(&self, name: &str) {
+        assert!(self.all(name).is_empty(), "{name} in {}", self.text());
+    }
+
     /// Asserts the body summary.
     pub(crate) fn body(&self, body: &[u8]) {
         assert_eq!(self.body_len, body.len() as u64, "body_len");
