@@ -100,8 +100,22 @@ def main():
             for crate, _, _ in areas():
                 a = os.path.join(tmp, crate, "vectors")
                 b = os.path.join(common.ROOT, crate, "vectors")
-                cmp = filecmp.dircmp(a, b, ignore=["captures"])
-                bad += [os.path.join(b, x) for x in cmp.diff_files + cmp.left_only + cmp.right_only]
+                for f in sorted(set(os.listdir(a)) | set(os.listdir(b))):
+                    if f == "captures":
+                        continue
+                    fa, fb = os.path.join(a, f), os.path.join(b, f)
+                    if not (os.path.isfile(fa) and os.path.isfile(fb) and filecmp.cmp(fa, fb, shallow=False)):
+                        bad.append(fb)
+            tc = os.path.join(tmp, "fuzz", "corpus")
+            for target in sorted(os.listdir(tc)):
+                mine = {f for f in os.listdir(os.path.join(tc, target)) if f.startswith("vec-")}
+                rd = os.path.join(common.ROOT, "fuzz", "corpus", target)
+                theirs = {f for f in os.listdir(rd) if f.startswith("vec-")} if os.path.isdir(rd) else set()
+                for f in sorted(mine ^ theirs):
+                    bad.append(os.path.join(rd, f))
+                for f in sorted(mine & theirs):
+                    if not filecmp.cmp(os.path.join(tc, target, f), os.path.join(rd, f), shallow=False):
+                        bad.append(os.path.join(rd, f))
             if bad:
                 print("out of date:", *bad, sep="\n  ")
                 sys.exit(1)
