@@ -515,6 +515,10 @@ def build():
     S("fastcgi.server.get-values-unknown-and-values", "Unknown names are omitted from the answer; values in the query are ignored.",
       ed("item 15"), rec(GET_VALUES, 0, nvs([("X_UNKNOWN", ""), ("FCGI_MPXS_CONNS", "junk")])), want="ok")
     S("fastcgi.server.get-values-empty", "An empty query gets an empty answer.", ed("item 15"), rec(GET_VALUES, 0), want="ok")
+    S("fastcgi.server.get-values-on-request-id", "GET_VALUES on an active request id is not a management record: a protocol error.",
+      ed("item 15"), begin(1) + rec(GET_VALUES, 1, nv("FCGI_MAX_CONNS", "")), want=("protocol-violation", 16))
+    S("fastcgi.server.begin-other-flag-bits", "BEGIN_REQUEST flags 0xFE: only bit 0 is FCGI_KEEP_CONN, so the connection is not kept.",
+      sp("§5.1"), begin(1, RESPONDER, 0xFE) + params(1, []) + rec(STDIN, 1), want="ok")
     S("fastcgi.server.unknown-management-type", "An unknown management record type gets UNKNOWN_TYPE.",
       sp("§4.2"), rec(12, 0, b"abc"), want="ok")
     S("fastcgi.server.begin-on-id-0", "BEGIN_REQUEST on request id 0 is a management record of an unknown type.",
@@ -597,6 +601,8 @@ def build():
       rec(STDOUT, 2, PAGE) + rec(STDOUT, 1, PAGE) + rec(STDOUT, 2) + end(2) + rec(STDOUT, 1) + end(1), ids=(1, 2), want="ok")
     C("fastcgi.client.no-empty-stdout", "END_REQUEST without the empty STDOUT first (PHP-FPM).", ed("item 25"),
       rec(STDOUT, 1, b"Status: 204\r\n\r\n") + end(1), want="ok")
+    C("fastcgi.client.padding-and-reserved", "STDOUT with non-zero padding bytes and reserved byte: same events, not canonical.",
+      ed("items 2, 4"), rec(STDOUT, 1, b"ok", pad=14, pad_byte=0x55, reserved=9) + end(1), want="ok")
     C("fastcgi.client.end-first", "END_REQUEST with no output at all.", ed("item 26"), end(1), want="ok")
     for ps in (1, 2, 3, 7):
         C("fastcgi.client.protocol-status-%d" % ps, "END_REQUEST with protocolStatus %d." % ps, ed("item 26"),

@@ -347,6 +347,8 @@ def build():
                    edge(sec("§2.4, §8 item 5")), ex + packet(get), want=("unexpected-data", 92))
     request_vector(stream, "uwsgi.stream.pipelined-accepted", "The same two requests with pipelining on (uWSGI's persistent uwsgi socket).",
                    edge(sec("§2.4 (--puwsgi-socket), §8 item 5")), ex + packet(get), pipelining=True, want="ok")
+    request_vector(stream, "uwsgi.stream.pipelined-then-http", "HTTP bytes after a complete pipelined request: detected at the second packet.",
+                   edge(sec("§8 items 5, 7")), ex + b"GET / HTTP/1.1\r\n\r\n", pipelining=True, want=("looks-like-http", 92))
     request_vector(stream, "uwsgi.stream.pipelined-ping-after-request", "A ping packet pipelined after a request.",
                    edge(sec("§8 item 5")), ex + bytes([100, 0, 0, 0]), pipelining=True, want="ok")
     big = [("K", "v" * 65530)]
@@ -510,6 +512,8 @@ def build():
       spec(sec("§2.4")), b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nx", want="ok")
     R(resp, "uwsgi.response.content-length", "A body delimited by Content-Length.",
       edge(sec("§8 item 26")), b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno", want="ok")
+    R(resp, "uwsgi.response.content-length-zero", "Content-Length: 0: the response ends with the head.",
+      edge(sec("§8 item 26")), b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", want="ok")
     R(resp, "uwsgi.response.content-length-extra", "Bytes after the Content-Length body are flagged.",
       edge(sec("§8 item 26")), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nnoXX", want=("unexpected-data", 40))
     R(resp, "uwsgi.response.content-length-short", "EOF before Content-Length bytes arrived.",
