@@ -1571,3 +1571,79 @@ fn gateway_php_headers() {
 fn gateway_php_http10() {
     gw_http10("gateway+php-fpm", GW_FCGI, "/conf/echo.php");
 }
+
+/// PHP-FPM without a script: "Primary script unknown" on FCGI_STDERR and a
+/// CGI 404 on FCGI_STDOUT.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_missing_script() {
+    let _r = record("php-fpm", "no SCRIPT_FILENAME: 404 + stderr");
+    let mut s = tcp("INTEROP_PHP_FPM");
+    let mut c = Connection::new();
+    let params = vec![(b"REQUEST_METHOD".to_vec(), b"GET".to_vec())];
+    let r = fcgi_request(&mut s, &mut c, 1, false, &params, b"");
+    assert_eq!(esc(&r.stderr), "Primary script unknown");
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    let (status, headers, body) = cgi(&r.stdout);
+    assert_eq!(status, 404);
+    assert_eq!(headers, ["content-type: text/html; charset=UTF-8"]);
+    assert_eq!(body, b"File not found.\n");
+}
+
+/// fcgiwrap without a script: a CGI 403 of its own.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn fcgiwrap_missing_script() {
+    let _r = record("fcgiwrap", "no SCRIPT_FILENAME: 403");
+    let path = env("INTEROP_FCGIWRAP");
+    let mut s = UnixStream::connect(&path).unwrap_or_else(|e| panic!("connect {path}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut c = Connection::new();
+    let params = vec![(b"REQUEST_METHOD".to_vec(), b"GET".to_vec())];
+    let r = fcgi_request(&mut s, &mut c, 1, false, &params, b"");
+    assert_eq!((r.app_status, r.protocol_status), (0, 0));
+    let (status, headers, body) = cgi(&r.stdout);
+    assert_eq!(status, 403);
+    assert_eq!(headers, ["content-type: text/plain"]);
+    assert_eq!(body, b"403 Forbidden\r\n");
+}
+
+/// keep-conn with libfcgi and fcgiwrap: 20 requests on one connection each.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn libfcgi_fcgiwrap_keep_conn() {
+    {
+        let _r = record("libfcgi", "keep-conn, 20 requests");
+        let mut s = tcp("INTEROP_LIBFCGI");
+        let mut c = Connection::new();
+        for i in 0..20 {
+            let q = format!("n={i}");
+            let params = vec![
+                (b"REQUEST_METHOD".to_vec(), b"GET".to_vec()),
+                (b"QUERY_STRING".to_vec(), q.clone().into_bytes()),
+            ];
+            let r = fcgi_request(&mut s, &mut c, 1, true, &params, b"");
+            assert_eq!((r.app_status, r.protocol_status), (0, 0));
+            let want = format!("Content-Type: text/plain\r\n\r\nmethod=GET\nquery={q}\n");
+            assert_eq!(esc(&r.stdout), esc(want.as_bytes()));
+        }
+    }
+    {
+        let _r = record("fcgiwrap", "keep-conn, 20 requests");
+        let path = env("INTEROP_FCGIWRAP");
+        let mut s = UnixStream::connect(&path).unwrap_or_else(|e| panic!("connect {path}: {e}"));
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let script = format!("{}/scripts/peers/cgi/echo.sh", env("INTEROP_REPO"));
+        let mut c = Connection::new();
+        for i in 0..20 {
+            let q = format!("n={i}");
+            let params = cgi_params(&script, "GET", &q);
+            let r = fcgi_request(&mut s, &mut c, 1, true, &params, b"");
+            assert_eq!((r.app_status, r.protocol_status), (0, 0));
+            let want = format!(
+                "Content-Type: text/plain\r\n\r\nmethod=GET\nquery={q}\nscript=/echo.sh\nlength=\n"
+            );
+            assert_eq!(esc(&r.stdout), esc(want.as_bytes()));
+        }
+    }
+}
