@@ -15,6 +15,24 @@ use crate::environ::{Environ, parse_decimal};
 use crate::error::ParseError;
 use crate::path::{PathError, encode_path};
 
+/// `REQUEST_URI` as a path-and-query for [`Uri`]: the bytes front servers
+/// pass through raw but `http` refuses are percent-encoded — `"`, `<`, `>`
+/// and `` ` `` (nginx accepts them in the request line), and every byte
+/// ≥ 0x80 when the target is not valid UTF-8 (latin-1 clients). Valid UTF-8,
+/// `%` escapes and everything else stay as sent.
+fn request_target(u: &[u8]) -> Vec<u8> {
+    let utf8 = core::str::from_utf8(u).is_ok();
+    let mut out = Vec::with_capacity(u.len());
+    for &b in u {
+        if matches!(b, b'"' | b'<' | b'>' | b'`') || (b >= 0x80 && !utf8) {
+            out.extend_from_slice(percent_encoding::percent_encode_byte(b).as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
 /// Repeated names in the vars.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,7 +194,7 @@ where
     };
     // Path and query.
     let pq: Vec<u8> = match env.request_uri() {
-        Some(u) if opts.prefer_request_uri && u.first() == Some(&b'/') => u.to_vec(),
+        Some(u) if opts.prefer_request_uri && u.first() == Some(&b'/') => request_target(u),
         _ => {
             let mut p = encode_path(&[&script_name[..], &path_info[..]].concat()).into_bytes();
             if p.is_empty() {
