@@ -748,6 +748,31 @@ fn tower_echo(f: &TowerFront) {
     );
 }
 
+/// Request targets nginx forwards raw in `REQUEST_URI` that `http::Uri`
+/// refuses (`"`, `<`, `>`, `` ` ``, latin-1 bytes) still reach the route.
+fn tower_odd_target(f: &TowerFront) {
+    let _r = record(f.peer, "tower-serve: raw \"<>` and latin-1 in target");
+    for target in [
+        &b"/status/404?x=\"<>`"[..],
+        b"/status/404?q=caf\xe9",
+        b"/status/404?q=caf\xc3\xa9",
+    ] {
+        let mut raw = b"GET ".to_vec();
+        raw.extend_from_slice(target);
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n");
+        let r = http(&env(f.addr), &raw);
+        assert_eq!(
+            r.status,
+            404,
+            "{}: {:?} {}",
+            esc(target),
+            r.headers_text(),
+            esc(&r.body)
+        );
+        assert_eq!(esc(r.one("x-status-code")), "404", "{}", esc(target));
+    }
+}
+
 #[test]
 #[ignore = "needs real peers: run scripts/interop.sh"]
 fn tower_nginx_uwsgi() {
@@ -756,6 +781,7 @@ fn tower_nginx_uwsgi() {
     tower_404(f);
     tower_stream(f);
     tower_echo(f);
+    tower_odd_target(f);
 }
 
 #[test]
@@ -766,6 +792,7 @@ fn tower_nginx_fastcgi() {
     tower_404(f);
     tower_stream(f);
     tower_echo(f);
+    tower_odd_target(f);
 }
 
 #[test]
@@ -776,6 +803,7 @@ fn tower_uwsgi_router() {
     tower_404(f);
     tower_stream(f);
     tower_echo(f);
+    tower_odd_target(f);
 }
 
 // ---------------------------------------------------------------------------
