@@ -1,0 +1,465 @@
+//! hello-server: a minimal uwsgi and FastCGI backend answering every request
+//! with `200 text/plain "hello\n"`, for end-to-end benchmarks.
+//!
+//! Request bodies are read and discarded as they stream in (never buffered
+//! whole). FastCGI connections honour KEEP_CONN. A connection that has sent
+//! nothing yet holds no read buffer, so idle connections cost little memory.
+//!
+//! Usage: `hello-server [--uwsgi ADDR] [--fastcgi ADDR] [--uwsgi-unix PATH]
+//! [--fastcgi-unix PATH] [--threads N]`
+
+use std::future::Future;
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use fastcgi_proto::server::{Config, Connection, Event};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use uwsgi_proto::{HttpVersion, RequestDecoder, RequestFrame, ResponseHead, Status, special};
+
+const HELP: &str = "hello-server: uwsgi and FastCGI backend answering 200 \"hello\\n\"
+
+usage: hello-server [--uwsgi ADDR] [--fastcgi ADDR] [--uwsgi-unix PATH]
+                    [--fastcgi-unix PATH] [--threads N]
+
+  --uwsgi ADDR         serve uwsgi on this TCP address
+  --fastcgi ADDR       serve FastCGI (responder, KEEP_CONN honoured) on this TCP address
+  --uwsgi-unix PATH    serve uwsgi on a unix socket
+  --fastcgi-unix PATH  serve FastCGI on a unix socket
+  --threads N          worker threads (default 1: a current-thread runtime)
+  -h, --help           this text
+
+At least one listener is needed. Prints `listening uwsgi://ADDR`,
+`listening fcgi://ADDR`, `listening uwsgi+unix://PATH` and
+`listening fcgi+unix://PATH` on stdout once each listener is bound.";
+
+/// Read buffer of a connection, allocated once it has something to read.
+const READ_BUF: usize = 64 * 1024;
+/// How long a closing FastCGI connection drains unread input.
+const LINGER: Duration = Duration::from_secs(2);
+const BODY: &[u8] = b"hello\n";
+
+#[derive(Default)]
+struct Opts {
+    uwsgi: Option<String>,
+    fcgi: Option<String>,
+    uwsgi_unix: Option<String>,
+    fcgi_unix: Option<String>,
+    threads: usize,
+}
+
+fn parse() -> Result<Option<Opts>, String> {
+    let mut o = Opts {
+        threads: 1,
+        ..Opts::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = |n: &str| args.next().ok_or_else(|| format!("{n} needs a value"));
+        match a.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--uwsgi" => o.uwsgi = Some(val("--uwsgi")?),
+            "--fastcgi" => o.fcgi = Some(val("--fastcgi")?),
+            "--uwsgi-unix" => o.uwsgi_unix = Some(val("--uwsgi-unix")?),
+            "--fastcgi-unix" => o.fcgi_unix = Some(val("--fastcgi-unix")?),
+            "--threads" => {
+                o.threads = val("--threads")?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--threads needs a positive number")?;
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    if o.uwsgi.is_none() && o.fcgi.is_none() && o.uwsgi_unix.is_none() && o.fcgi_unix.is_none() {
+        return Err("no listener given (try --help)".into());
+    }
+    Ok(Some(o))
+}
+
+/// The two canned answers, encoded once by the protocol crates.
+#[derive(Clone, Copy)]
+struct Replies {
+    /// `HTTP/1.1 200 OK` head and body, what a uwsgi backend sends.
+    uwsgi: &'static [u8],
+    /// `Status: 200 OK` CGI head and body, the STDOUT of a FastCGI request.
+    cgi: &'static [u8],
+}
+
+fn replies() -> Result<Replies, String> {
+    let head = ResponseHead::new(200, "OK")
+        .header("Content-Type", "text/plain")
+        .header("Content-Length", BODY.len().to_string());
+    let mut uwsgi = Vec::new();
+    head.encode(HttpVersion::Http11, &mut uwsgi)
+        .map_err(|e| e.to_string())?;
+    uwsgi.extend_from_slice(BODY);
+    let mut cgi = Vec::new();
+    head.encode_cgi(&mut cgi).map_err(|e| e.to_string())?;
+    cgi.extend_from_slice(BODY);
+    Ok(Replies {
+        uwsgi: uwsgi.leak(),
+        cgi: cgi.leak(),
+    })
+}
+
+/// A byte stream whose first read needs no buffer while the peer is silent.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Waits for the first bytes (or EOF) and appends them to `buf`,
+    /// allocating it only then; returns how many were read.
+    fn read_first(&mut self, buf: &mut BytesMut) -> impl Future<Output = io::Result<usize>> + Send;
+}
+
+/// Size of the stack buffer of the first read (not part of an idle task).
+const FIRST_READ: usize = 4096;
+
+macro_rules! stream_with_try_read {
+    ($t:ty) => {
+        impl Stream for $t {
+            async fn read_first(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+                loop {
+                    self.readable().await?;
+                    let mut first = [0u8; FIRST_READ];
+                    match self.try_read(&mut first) {
+                        Ok(n) => {
+                            buf.reserve(READ_BUF);
+                            buf.extend_from_slice(first.get(..n).unwrap_or_default());
+                            return Ok(n);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    };
+}
+stream_with_try_read!(TcpStream);
+stream_with_try_read!(UnixStream);
+
+fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+enum Step {
+    Next,
+    Reply,
+    Pong,
+    Close,
+}
+
+/// Serves one uwsgi connection: one request (or ping), then close.
+async fn serve_uwsgi<S: Stream>(mut s: S, reply: &'static [u8]) -> io::Result<()> {
+    let mut buf = BytesMut::new();
+    let mut dec = RequestDecoder::new();
+    let mut n = s.read_first(&mut buf).await?;
+    loop {
+        if n == 0 {
+            return dec.finish(buf.len()).map_err(invalid);
+        }
+        while let Status::Complete((frame, used)) = dec.decode(&buf).map_err(invalid)? {
+            let step = match frame {
+                RequestFrame::End => Step::Reply,
+                RequestFrame::Packet(p) if special::is_ping(&p) => Step::Pong,
+                RequestFrame::Packet(_) => Step::Close,
+                _ => Step::Next,
+            };
+            buf.advance(used);
+            match step {
+                Step::Next => {}
+                Step::Reply => {
+                    s.write_all(reply).await?;
+                    return s.shutdown().await;
+                }
+                Step::Pong => {
+                    // Every ping is answered with a pong; the decoder's End follows.
+                    let mut out = Vec::new();
+                    special::pong(b"").map_err(invalid)?.encode(&mut out);
+                    s.write_all(&out).await?;
+                    return s.shutdown().await;
+                }
+                Step::Close => return Ok(()),
+            }
+        }
+        if buf.is_empty() {
+            // Everything decoded (body bytes discarded): reuse the whole buffer.
+            buf.clear();
+            buf.reserve(READ_BUF);
+        }
+        n = s.read_buf(&mut buf).await?;
+    }
+}
+
+/// Serves one FastCGI connection: any number of requests with KEEP_CONN.
+async fn serve_fastcgi<S: Stream>(mut s: S, stdout: &'static [u8]) -> io::Result<()> {
+    let mut buf = BytesMut::new();
+    let mut conn = Connection::new(Config::default());
+    let mut n = s.read_first(&mut buf).await?;
+    loop {
+        if n == 0 {
+            return Ok(());
+        }
+        let mut input = &buf[..];
+        while !input.is_empty() {
+            let took = conn.handle_bytes(input).map_err(invalid)?;
+            input = input.get(took..).unwrap_or_default();
+            let mut events = 0;
+            while let Some(ev) = conn.poll_event() {
+                events += 1;
+                match ev {
+                    Event::StdinEnd { id } | Event::Abort { id } => {
+                        conn.stdout(id, stdout).map_err(invalid)?;
+                        conn.end_request(id, 0).map_err(invalid)?;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(out) = conn.poll_transmit() {
+                s.write_all(&out).await?;
+            }
+            if conn.is_closed() {
+                return linger(s, buf).await;
+            }
+            if took == 0 && events == 0 {
+                return Err(io::Error::other("FastCGI connection made no progress"));
+            }
+        }
+        // All input was taken over by the connection: reuse the whole buffer.
+        buf.clear();
+        n = s.read_buf(&mut buf).await?;
+    }
+}
+
+/// Closes after the last answer without resetting a peer still sending:
+/// shut the write half, then read and drop input until EOF or [`LINGER`].
+async fn linger<S: Stream>(mut s: S, mut buf: BytesMut) -> io::Result<()> {
+    s.shutdown().await?;
+    let drain = async {
+        buf.clear();
+        while s.read_buf(&mut buf).await? > 0 {
+            buf.clear();
+        }
+        Ok::<(), io::Error>(())
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+    Ok(())
+}
+
+fn report(what: &str, r: io::Result<()>) {
+    if let Err(e) = r {
+        // Peers hanging up early are routine under load; anything else is worth a line.
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        ) {
+            eprintln!("hello-server: {what}: {e}");
+        }
+    }
+}
+
+async fn accept_error(e: io::Error) {
+    // Out of descriptors or a transient error: keep the listener alive.
+    eprintln!("hello-server: accept: {e}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+async fn run(o: Opts) -> Result<(), String> {
+    let r = replies()?;
+    if let Some(a) = &o.uwsgi {
+        let l = TcpListener::bind(a)
+            .await
+            .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+        println!(
+            "listening uwsgi://{}",
+            l.local_addr().map_err(|e| e.to_string())?
+        );
+        tokio::spawn(async move {
+            loop {
+                match l.accept().await {
+                    Ok((s, _)) => {
+                        let _ = s.set_nodelay(true);
+                        tokio::spawn(async move { report("uwsgi", serve_uwsgi(s, r.uwsgi).await) });
+                    }
+                    Err(e) => accept_error(e).await,
+                }
+            }
+        });
+    }
+    if let Some(a) = &o.fcgi {
+        let l = TcpListener::bind(a)
+            .await
+            .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+        println!(
+            "listening fcgi://{}",
+            l.local_addr().map_err(|e| e.to_string())?
+        );
+        tokio::spawn(async move {
+            loop {
+                match l.accept().await {
+                    Ok((s, _)) => {
+                        let _ = s.set_nodelay(true);
+                        tokio::spawn(
+                            async move { report("fastcgi", serve_fastcgi(s, r.cgi).await) },
+                        );
+                    }
+                    Err(e) => accept_error(e).await,
+                }
+            }
+        });
+    }
+    for (path, fcgi) in [(&o.uwsgi_unix, false), (&o.fcgi_unix, true)] {
+        let Some(path) = path else { continue };
+        let _ = std::fs::remove_file(path);
+        let l = UnixListener::bind(path).map_err(|e| format!("cannot listen on {path}: {e}"))?;
+        println!(
+            "listening {}+unix://{path}",
+            if fcgi { "fcgi" } else { "uwsgi" }
+        );
+        tokio::spawn(async move {
+            loop {
+                match l.accept().await {
+                    Ok((s, _)) if fcgi => {
+                        tokio::spawn(async move {
+                            report("fastcgi unix", serve_fastcgi(s, r.cgi).await)
+                        });
+                    }
+                    Ok((s, _)) => {
+                        tokio::spawn(
+                            async move { report("uwsgi unix", serve_uwsgi(s, r.uwsgi).await) },
+                        );
+                    }
+                    Err(e) => accept_error(e).await,
+                }
+            }
+        });
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    for path in [&o.uwsgi_unix, &o.fcgi_unix].into_iter().flatten() {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let o = match parse() {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("hello-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = if o.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(o.threads)
+            .enable_all()
+            .build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hello-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(o)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hello-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{DuplexStream, duplex};
+
+    impl Stream for DuplexStream {
+        async fn read_first(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+            self.read_buf(buf).await
+        }
+    }
+
+    #[tokio::test]
+    async fn uwsgi_post_is_drained_and_answered() {
+        let r = replies().unwrap();
+        let (mut client, server) = duplex(1 << 16);
+        let task = tokio::spawn(serve_uwsgi(server, r.uwsgi));
+        let mut vars = uwsgi_proto::VarsBuilder::new();
+        vars.var("REQUEST_METHOD", "POST")
+            .var("CONTENT_LENGTH", "300000");
+        let mut wire = Vec::new();
+        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
+            .unwrap()
+            .encode(&mut wire);
+        wire.extend(std::iter::repeat_n(b'x', 300_000));
+        client.write_all(&wire).await.unwrap();
+        let mut out = Vec::new();
+        client.read_to_end(&mut out).await.unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
+        );
+        task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn uwsgi_ping_gets_pong() {
+        let (mut client, server) = duplex(1 << 10);
+        let task = tokio::spawn(serve_uwsgi(server, b"unused"));
+        client.write_all(&[100, 0, 0, 0]).await.unwrap();
+        let mut out = Vec::new();
+        client.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, [100, 0, 0, 1]);
+        task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn uwsgi_truncated_body_is_an_error() {
+        let (mut client, server) = duplex(1 << 10);
+        let task = tokio::spawn(serve_uwsgi(server, b"unused"));
+        let mut vars = uwsgi_proto::VarsBuilder::new();
+        vars.var("CONTENT_LENGTH", "10");
+        let mut wire = Vec::new();
+        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
+            .unwrap()
+            .encode(&mut wire);
+        wire.extend_from_slice(b"short");
+        client.write_all(&wire).await.unwrap();
+        client.shutdown().await.unwrap();
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[tokio::test]
+    async fn fastcgi_post_gets_hello_and_end_request() {
+        let r = replies().unwrap();
+        let (client, server) = duplex(1 << 16);
+        let task = tokio::spawn(serve_fastcgi(server, r.cgi));
+        let params = vec![
+            ("REQUEST_METHOD".into(), "POST".into()),
+            ("CONTENT_LENGTH".into(), "200000".into()),
+        ];
+        let reply = examples::fastcgi_request(client, params, &[7u8; 200_000])
+            .await
+            .unwrap();
+        assert_eq!(
+            reply.stdout,
+            b"Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n"
+        );
+        assert_eq!((reply.stderr.len(), reply.app_status), (0, 0));
+        task.await.unwrap().unwrap();
+    }
+}
