@@ -66,31 +66,31 @@ fn channel_body() -> (mpsc::Sender<Result<Bytes, BoxError>>, Body) {
     (tx, Body::from_stream(stream))
 }
 
-fn to_request(
-    vars: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
+fn to_request<'a>(
+    vars: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Result<(Request<()>, RequestFacts), String> {
-    let owned: Vec<(Vec<u8>, Vec<u8>)> = vars
-        .into_iter()
-        .map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec()))
-        .collect();
-    environ_to_request(
-        owned.iter().map(|(k, v)| (&k[..], &v[..])),
-        &ParseOptions::default(),
-    )
-    .map_err(|e| e.to_string())
+    environ_to_request(vars, &ParseOptions::default()).map_err(|e| e.to_string())
 }
 
-/// The response head of `resp`, with `Content-Length` added when the body
-/// size is known and the service set none.
-fn response_head<B: hyper::body::Body>(resp: &Response<B>) -> wsgi_environ::ResponseHead {
-    let mut head = wsgi_environ::ResponseHead::new(resp.status());
-    head.headers = resp.headers().clone();
-    if let Some(n) = resp.body().size_hint().exact() {
+/// The request with `body` and the facts in its extensions.
+fn with_body(req: Request<()>, facts: RequestFacts, body: Body) -> Request<Body> {
+    let (mut parts, ()) = req.into_parts();
+    parts.extensions.insert(facts);
+    Request::from_parts(parts, body)
+}
+
+/// Splits `resp` into its head (with `Content-Length` added when the body
+/// size is known and the service set none) and body.
+fn split_response(resp: Response<Body>) -> (wsgi_environ::ResponseHead, Body) {
+    let (parts, body) = resp.into_parts();
+    let mut head = wsgi_environ::ResponseHead::new(parts.status);
+    head.headers = parts.headers;
+    if let Some(n) = hyper::body::Body::size_hint(&body).exact() {
         if !head.headers.contains_key(CONTENT_LENGTH) {
             head.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
         }
     }
-    head
+    (head, body)
 }
 
 fn error_response(status: StatusCode, msg: &str) -> Response<Body> {
@@ -146,11 +146,15 @@ where
             drain_uwsgi(&mut framed).await?;
             error_response(StatusCode::BAD_REQUEST, &format!("bad request: {e}"))
         }
+        Ok((req, facts)) if head.content_length == 0 => {
+            let req = with_body(req, facts, Body::empty());
+            let (resp, drained) = tokio::join!(call(service, req), drain_uwsgi(&mut framed));
+            drained?;
+            resp
+        }
         Ok((req, facts)) => {
             let (tx, body) = channel_body();
-            let (mut parts, ()) = req.into_parts();
-            parts.extensions.insert(facts);
-            let req = Request::from_parts(parts, body);
+            let req = with_body(req, facts, body);
             let input = &mut framed;
             let pump = async move {
                 let tx = tx;
@@ -176,11 +180,10 @@ where
             resp
         }
     };
-    let head = response_head(&resp);
+    let (head, mut body) = split_response(resp);
     let mut buf = BytesMut::with_capacity(head.http1_encoded_len());
     head.encode_http1(&mut buf)?;
     framed.feed(ResponsePart::Body(buf.freeze())).await?;
-    let mut body = resp.into_body();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
             if !data.is_empty() {
@@ -230,16 +233,23 @@ where
                 None => return Ok(()),
             }
         };
-        let (tx, body) = channel_body();
         let (resp, pumped) = match to_request(params.iter()) {
             Err(e) => (
                 error_response(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
                 pump_fastcgi(&mut framed, id, None).await,
             ),
+            // CONTENT_LENGTH 0: nothing to stream (STDIN is still drained).
+            // Without CONTENT_LENGTH the body is whatever STDIN carries.
+            Ok((req, facts)) if facts.content_length == Some(0) => {
+                let req = with_body(req, facts, Body::empty());
+                tokio::join!(
+                    call(service.clone(), req),
+                    pump_fastcgi(&mut framed, id, None)
+                )
+            }
             Ok((req, facts)) => {
-                let (mut parts, ()) = req.into_parts();
-                parts.extensions.insert(facts);
-                let req = Request::from_parts(parts, body);
+                let (tx, body) = channel_body();
+                let req = with_body(req, facts, body);
                 tokio::join!(
                     call(service.clone(), req),
                     pump_fastcgi(&mut framed, id, Some(tx))
@@ -257,11 +267,10 @@ where
             }
             Pumped::Closed => return Ok(()),
         }
-        let head = response_head(&resp);
+        let (head, mut body) = split_response(resp);
         let mut buf = BytesMut::with_capacity(head.cgi_encoded_len());
         head.encode_cgi(&mut buf)?;
         framed.feed(AppOutput::Stdout(id, buf.freeze())).await?;
-        let mut body = resp.into_body();
         while let Some(frame) = body.frame().await {
             if let Ok(data) = frame?.into_data() {
                 if !data.is_empty() {
