@@ -67,6 +67,7 @@ ROUTER=$(port 14) UWSGI_SRV=$(port 15) PHP=$(port 16) LIBFCGI=$(port 17)
 APACHE=$(port 18) LIGHTTPD=$(port 19) NGX_U_PEER=$(port 20) NGX_F_PEER=$(port 21)
 GW_U=$(port 22) GW_F=$(port 23) TOWER_U=$(port 24) TOWER_F=$(port 25)
 NGX_U_TOWER=$(port 26) NGX_F_TOWER=$(port 27) ROUTER_TOWER=$(port 28)
+APACHE_TEST=$(port 29) LIGHTTPD_TEST=$(port 30)
 WRAP_SOCK="$RUN_DIR/fcgiwrap.sock"
 
 echo "== interop: start peers (logs in $RUN_DIR)"
@@ -84,6 +85,9 @@ RUN_DIR="$RUN_DIR/ngx-f-test" start_nginx_fastcgi "$NGX_F_TEST" "127.0.0.1:$TEST
 start_uwsgi_router "$ROUTER" "127.0.0.1:$OURS_U"
 start_apache "$APACHE" "127.0.0.1:$OURS_U" "127.0.0.1:$OURS_F"
 start_lighttpd "$LIGHTTPD" "$OURS_F" "$OURS_U"
+# The same in front of the test servers the tests bind while they run.
+RUN_DIR="$RUN_DIR/apache-test" start_apache "$APACHE_TEST" "127.0.0.1:$TEST_U" "127.0.0.1:$TEST_F"
+RUN_DIR="$RUN_DIR/lighttpd-test" start_lighttpd "$LIGHTTPD_TEST" "$TEST_F" "$TEST_U"
 
 # tower-serve (an axum app on our tower adapter) on TCP and unix sockets;
 # nginx reaches it over the sockets, the uWSGI router over TCP. nginx's
@@ -135,6 +139,7 @@ export INTEROP_NGINX_UWSGI_PEER="127.0.0.1:$NGX_U_PEER" INTEROP_NGINX_FCGI_PEER=
 export INTEROP_GATEWAY_UWSGI="127.0.0.1:$GW_U" INTEROP_GATEWAY_FCGI="127.0.0.1:$GW_F"
 export INTEROP_NGINX_UWSGI_TOWER="127.0.0.1:$NGX_U_TOWER" INTEROP_NGINX_FCGI_TOWER="127.0.0.1:$NGX_F_TOWER"
 export INTEROP_UWSGI_ROUTER_TOWER="127.0.0.1:$ROUTER_TOWER"
+export INTEROP_APACHE_TEST="127.0.0.1:$APACHE_TEST" INTEROP_LIGHTTPD_TEST="127.0.0.1:$LIGHTTPD_TEST"
 
 echo "== interop: tests"
 set +e

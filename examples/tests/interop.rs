@@ -208,15 +208,34 @@ fn nginx_big_vars(peer: &'static str, addr: &str, proto: Proto, log: &str, messa
 
 /// A response body streamed without a length reaches the client chunked.
 fn nginx_stream(peer: &'static str, addr: &str, proto: Proto) {
+    stream_via(peer, addr, "", proto, false);
+}
+
+/// A response body streamed without a length, through a front-end that
+/// mounts the test server under `prefix`, reaches the client chunked, or
+/// with a `Content-Length` when the front-end `buffers` whole responses
+/// (lighttpd's default).
+fn stream_via(peer: &'static str, addr: &str, prefix: &str, proto: Proto, buffers: bool) {
     let _r = record(peer, "streamed response");
     let server = TestServer::start(proto);
-    let r = http(
-        &env(addr),
-        b"GET /stream HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
-    );
+    let raw =
+        format!("GET {prefix}/stream HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n");
+    let r = http(&env(addr), raw.as_bytes());
     assert_eq!(r.status, 200, "{:?}", r.headers_text());
-    assert_eq!(esc(r.one("transfer-encoding")), "chunked");
-    assert!(r.all("content-length").is_empty());
+    if buffers {
+        assert!(
+            r.all("transfer-encoding").is_empty(),
+            "{:?}",
+            r.headers_text()
+        );
+        assert_eq!(
+            esc(r.one("content-length")),
+            stream_body().len().to_string()
+        );
+    } else {
+        assert_eq!(esc(r.one("transfer-encoding")), "chunked");
+        assert!(r.all("content-length").is_empty());
+    }
     assert_eq!(esc(r.one("content-type")), "text/plain");
     assert_eq!(esc(r.one("x-stream")), "yes");
     assert_eq!(r.body, stream_body());
@@ -227,12 +246,19 @@ fn nginx_stream(peer: &'static str, addr: &str, proto: Proto) {
 
 /// A 404 with its own headers passes through with status and headers.
 fn nginx_404(peer: &'static str, addr: &str, proto: Proto) {
+    not_found_via(peer, addr, "", proto, true);
+}
+
+/// A 404 with its own headers, through a front-end mounting the test
+/// server under `prefix`, passes through with status and headers; the
+/// front-end keeps our `Content-Length` when `keeps_length`, else it
+/// re-frames the body chunked (Apache mod_proxy_fcgi).
+fn not_found_via(peer: &'static str, addr: &str, prefix: &str, proto: Proto, keeps_length: bool) {
     let _r = record(peer, "404 with headers");
     let server = TestServer::start(proto);
-    let r = http(
-        &env(addr),
-        b"GET /missing HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
-    );
+    let raw =
+        format!("GET {prefix}/missing HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n");
+    let r = http(&env(addr), raw.as_bytes());
     assert_eq!(r.status, 404, "{:?}", r.headers_text());
     assert_eq!(esc(r.one("x-status-code")), "404");
     assert_eq!(
@@ -242,7 +268,12 @@ fn nginx_404(peer: &'static str, addr: &str, proto: Proto) {
         r.headers_text()
     );
     assert_eq!(esc(r.one("content-type")), "text/plain");
-    assert_eq!(esc(r.one("content-length")), MISSING_BODY.len().to_string());
+    if keeps_length {
+        assert_eq!(esc(r.one("content-length")), MISSING_BODY.len().to_string());
+    } else {
+        assert!(r.all("content-length").is_empty(), "{:?}", r.headers_text());
+        assert_eq!(esc(r.one("transfer-encoding")), "chunked");
+    }
     assert_eq!(r.body, MISSING_BODY);
     assert!(server.seen.lock().unwrap().errors.is_empty());
 }
@@ -597,6 +628,45 @@ fn big_vars_apache_lighttpd() {
         let _r = record(f.peer, "vars over 64 KiB");
         let r = http(&env(f.addr), &big_headers(f.prefix));
         assert_eq!(r.status, 431, "{:?}", r.headers_text());
+    }
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn apache_lighttpd_stream_and_404() {
+    let fronts = [
+        (
+            "apache-uwsgi",
+            "INTEROP_APACHE_TEST",
+            "/uwsgi",
+            Proto::Uwsgi,
+            true,
+        ),
+        (
+            "apache-fcgi",
+            "INTEROP_APACHE_TEST",
+            "/fcgi",
+            Proto::Fastcgi,
+            false,
+        ),
+        (
+            "lighttpd-uwsgi",
+            "INTEROP_LIGHTTPD_TEST",
+            "/uwsgi",
+            Proto::Uwsgi,
+            true,
+        ),
+        (
+            "lighttpd-fastcgi",
+            "INTEROP_LIGHTTPD_TEST",
+            "/fcgi",
+            Proto::Fastcgi,
+            true,
+        ),
+    ];
+    for (peer, addr, prefix, proto, keeps_length) in fronts {
+        stream_via(peer, addr, prefix, proto, peer.starts_with("lighttpd"));
+        not_found_via(peer, addr, prefix, proto, keeps_length);
     }
 }
 

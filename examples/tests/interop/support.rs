@@ -371,6 +371,16 @@ impl TestServer {
     }
 }
 
+/// The route of a request target: `/stream` or `/missing` when its path
+/// ends so (front-ends mount the server under a prefix), else the path.
+fn route(request_uri: &[u8]) -> &[u8] {
+    let path = request_uri.split(|&b| b == b'?').next().unwrap_or_default();
+    [&b"/stream"[..], b"/missing"]
+        .into_iter()
+        .find(|r| path.ends_with(r))
+        .unwrap_or(path)
+}
+
 async fn uwsgi_conn(conn: tokio::net::TcpStream, n: usize, seen: &Shared) -> Result<(), String> {
     use uwsgi_proto::ResponseHead;
     use uwsgi_proto::codec::{RequestPart, ResponsePart, ServerCodec};
@@ -400,7 +410,7 @@ async fn uwsgi_conn(conn: tokio::net::TcpStream, n: usize, seen: &Shared) -> Res
         .collect();
     seen.lock().unwrap().requests.push((n, false, vars));
     let e = |e: uwsgi_proto::codec::CodecError| e.to_string();
-    match head.vars.get(b"PATH_INFO").unwrap_or_default() {
+    match route(head.vars.get(b"REQUEST_URI").unwrap_or_default()) {
         b"/stream" => {
             let h = ResponseHead::new(200, "OK")
                 .header("Content-Type", "text/plain")
@@ -474,11 +484,11 @@ async fn fastcgi_conn(conn: tokio::net::TcpStream, n: usize, seen: &Shared) -> R
                 seen.lock().unwrap().requests.push((n, keep, vars.clone()));
                 let uri = vars
                     .iter()
-                    .find(|(k, _)| k == b"DOCUMENT_URI")
+                    .find(|(k, _)| k == b"REQUEST_URI")
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default();
                 let out = |b: Vec<u8>| AppOutput::Stdout(id, Bytes::from(b));
-                match &uri[..] {
+                match route(&uri) {
                     b"/stream" => {
                         framed
                             .send(out(b"Status: 200 OK\r\nContent-Type: text/plain\r\nX-Stream: yes\r\n\r\n".to_vec()))
