@@ -399,3 +399,62 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Deadline<S> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
+
+/// Counts connections in progress so a server can wait for them to finish
+/// on shutdown. Cloning shares the count.
+#[derive(Debug, Clone, Default)]
+pub struct Tracker(std::sync::Arc<TrackerInner>);
+
+#[derive(Debug, Default)]
+struct TrackerInner {
+    active: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// One tracked connection; dropping it ends the connection's count.
+#[derive(Debug)]
+pub struct Tracked(std::sync::Arc<TrackerInner>);
+
+impl Tracker {
+    /// A tracker with nothing in progress.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one more connection until the returned guard drops.
+    pub fn track(&self) -> Tracked {
+        self.0
+            .active
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Tracked(self.0.clone())
+    }
+
+    /// Connections in progress.
+    pub fn active(&self) -> usize {
+        self.0.active.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Waits until no connection is in progress.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.0.idle.notified();
+            if self.active() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if self
+            .0
+            .active
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}

@@ -589,8 +589,36 @@ impl Gateway {
 
     /// Accepts HTTP/1.1 connections on `listener` forever.
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        self.serve_until(listener, std::future::pending()).await
+    }
+
+    /// Accepts HTTP/1.1 connections on `listener` until `shutdown`
+    /// completes, then stops accepting, lets requests in progress finish
+    /// (idle keep-alive connections are closed) and returns, waiting at most
+    /// `grace`. A client has 30 s to send a request head.
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        self.serve_graceful(listener, shutdown, Duration::from_secs(5))
+            .await
+    }
+
+    async fn serve_graceful(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) -> io::Result<()> {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
         loop {
-            let (s, remote) = match listener.accept().await {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                () = &mut shutdown => break,
+            };
+            let (s, remote) = match accepted {
                 Ok(x) => x,
                 Err(e) => {
                     // Out of descriptors and the like: back off, keep serving.
@@ -602,15 +630,20 @@ impl Gateway {
             let _ = s.set_nodelay(true);
             let local = s.local_addr().ok();
             let gw = self.clone();
+            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let gw = gw.clone();
+                async move { Ok::<_, Infallible>(gw.handle(req, Some(remote), local).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(s), svc);
+            let conn = graceful.watch(conn);
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, Infallible>(gw.handle(req, Some(remote), local).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
-                    .await;
+                let _ = conn.await;
             });
         }
+        drop(listener);
+        let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+        Ok(())
     }
 }

@@ -342,19 +342,31 @@ where
     Ok(Pumped::Closed)
 }
 
-async fn accept_loop<F, Fut>(listener: Listener, serve: F) -> io::Result<()>
+async fn accept_loop<F, Fut>(
+    listener: Listener,
+    serve: F,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
 where
     F: Fn(crate::net::Stream) -> Fut,
     Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
 {
+    let tracker = crate::net::Tracker::new();
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            () = &mut shutdown => break,
+        };
+        match accepted {
             Ok((s, _)) => {
                 let fut = serve(s);
+                let tracked = tracker.track();
                 tokio::spawn(async move {
                     if let Err(e) = fut.await {
                         eprintln!("connection: {e}");
                     }
+                    drop(tracked);
                 });
             }
             Err(e) => {
@@ -363,6 +375,11 @@ where
             }
         }
     }
+    drop(listener);
+    // Connections in progress finish (a kept FastCGI connection ends when
+    // the web server closes it), bounded.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tracker.idle()).await;
+    Ok(())
 }
 
 /// Accepts uwsgi connections on `listener` forever, each served by a clone
@@ -373,9 +390,26 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    accept_loop(listener.into(), move |s| {
-        serve_uwsgi_connection(s, service.clone())
-    })
+    serve_uwsgi_until(listener, service, std::future::pending()).await
+}
+
+/// [`serve_uwsgi`] until `shutdown` completes; then stops accepting and
+/// waits (at most 5 s) for the connections in progress.
+pub async fn serve_uwsgi_until<S, B>(
+    listener: impl Into<Listener>,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    accept_loop(
+        listener.into(),
+        move |s| serve_uwsgi_connection(s, service.clone()),
+        shutdown,
+    )
     .await
 }
 
@@ -387,8 +421,25 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    accept_loop(listener.into(), move |s| {
-        serve_fastcgi_connection(s, service.clone())
-    })
+    serve_fastcgi_until(listener, service, std::future::pending()).await
+}
+
+/// [`serve_fastcgi`] until `shutdown` completes; then stops accepting and
+/// waits (at most 5 s) for the connections in progress.
+pub async fn serve_fastcgi_until<S, B>(
+    listener: impl Into<Listener>,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()>
+where
+    S: HttpService<B>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    accept_loop(
+        listener.into(),
+        move |s| serve_fastcgi_connection(s, service.clone()),
+        shutdown,
+    )
     .await
 }

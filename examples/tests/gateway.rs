@@ -299,3 +299,30 @@ fn path_escaping_the_root_is_400_before_any_backend_connection() {
     );
     assert_eq!(r.status, 400, "{}", r.headers);
 }
+
+#[test]
+fn ctrl_c_stops_accepting_and_exits_zero() {
+    let (_d, u, _f) = dump();
+    let (mut g, gw) = gateway(&["--backend", &format!("uwsgi://{u}")]);
+    // An idle keep-alive connection does not hold the shutdown up.
+    let mut idle = TcpStream::connect(&gw).unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 12];
+    idle.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
+    let t = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &g.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = g.0.wait().unwrap();
+    assert!(status.success());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(TcpStream::connect(&gw).is_err());
+}

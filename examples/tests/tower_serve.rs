@@ -289,3 +289,22 @@ async fn unix_sockets_and_uwsgi_ping() {
     s.read_to_end(&mut pong).await.unwrap();
     assert_eq!(pong, [100, 0, 0, 1]);
 }
+
+#[test]
+fn ctrl_c_exits_zero_and_removes_unix_sockets() {
+    let sock = std::env::temp_dir().join(format!("tower-serve-int{}.sock", std::process::id()));
+    let (mut k, _ready) = serve(&[
+        "--uwsgi",
+        "127.0.0.1:0",
+        "--fastcgi-unix",
+        sock.to_str().unwrap(),
+    ]);
+    assert!(sock.exists());
+    let kill = Command::new("kill")
+        .args(["-INT", &k.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert!(k.0.wait().unwrap().success());
+    assert!(!sock.exists());
+}

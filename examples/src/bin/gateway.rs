@@ -24,7 +24,8 @@ The environ is built with nginx's uwsgi_params (uwsgi) or fastcgi_params plus
 SCRIPT_FILENAME (FastCGI). Bodies stream both ways; a chunked request body is
 buffered (up to 16 MiB) to learn its CONTENT_LENGTH. Answers 502 when the
 backend is down or its reply malformed, 504 on timeout; FastCGI stderr is
-logged. Prints `listening http://ADDR` on stdout when ready; exits 0 on Ctrl-C.";
+logged. Prints `listening http://ADDR` on stdout when ready. On Ctrl-C stops
+accepting, lets requests in progress finish (up to 5 s) and exits 0.";
 
 fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
     let mut listen = "127.0.0.1:8080".to_owned();
@@ -94,17 +95,15 @@ async fn main() -> ExitCode {
         }
     }
     let gateway = Gateway::new(config);
-    tokio::select! {
-        r = gateway.serve(listener) => match r {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("gateway: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("gateway: shutting down");
-            ExitCode::SUCCESS
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("gateway: shutting down");
+    };
+    match gateway.serve_until(listener, ctrl_c).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            ExitCode::FAILURE
         }
     }
 }

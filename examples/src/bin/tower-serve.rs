@@ -1,7 +1,6 @@
 //! tower-serve: an axum router served over uwsgi and FastCGI.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -31,7 +30,8 @@ With no listener option, serves uwsgi on 127.0.0.1:3031. Routes:
   POST /echo                     {\"len\":N,\"sha256\":\"hex\"} of the body
 
 Prints `listening uwsgi://ADDR` / `listening fcgi://ADDR` (or
-`…+unix://PATH`) on stdout when ready; exits 0 on Ctrl-C.";
+`…+unix://PATH`) on stdout when ready. On Ctrl-C stops accepting, lets
+connections in progress finish (up to 5 s) and exits 0.";
 
 /// Most chunks and largest chunk `/stream` serves.
 const MAX_CHUNKS: u64 = 1_000_000;
@@ -140,6 +140,7 @@ async fn main() -> ExitCode {
         listen.push((false, Endpoint::Tcp("127.0.0.1:3031".into())));
     }
     let app = app();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for (fcgi, ep) in &listen {
         let l = match Listener::bind(ep).await {
@@ -151,19 +152,23 @@ async fn main() -> ExitCode {
         };
         println!("listening {}", l.url(if *fcgi { "fcgi" } else { "uwsgi" }));
         let app = app.clone();
+        let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.changed().await;
+        };
         tasks.push(if *fcgi {
-            tokio::spawn(examples::tower::serve_fastcgi(l, app))
+            tokio::spawn(examples::tower::serve_fastcgi_until(l, app, shutdown))
         } else {
-            tokio::spawn(examples::tower::serve_uwsgi(l, app))
+            tokio::spawn(examples::tower::serve_uwsgi_until(l, app, shutdown))
         });
     }
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("tower-serve: shutting down");
-    for t in &tasks {
-        t.abort();
+    // Stop accepting; connections in progress finish (at most 5 s).
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = t.await;
     }
-    // Let in-flight connection tasks see the abort before the runtime ends.
-    tokio::time::sleep(Duration::from_millis(10)).await;
     for (_, ep) in &listen {
         if let Endpoint::Unix(p) = ep {
             let _ = std::fs::remove_file(p);
