@@ -1745,3 +1745,132 @@ fn libfcgi_fcgiwrap_keep_conn() {
         }
     }
 }
+
+/// libfcgi's own client (`cgi-fcgi -bind -connect`) in front of our
+/// responder (environ-dump): its environment becomes the params, its stdin
+/// the body, our CGI reply its stdout.
+fn cgi_fcgi(vars: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("cgi-fcgi")
+        .args(["-bind", "-connect", &env("INTEROP_OURS_FCGI")])
+        .env_clear()
+        .envs(vars.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cgi-fcgi (libfcgi-bin) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let body = body.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&body));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{}", esc(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", esc(&out.stderr));
+    out.stdout
+}
+
+fn cgi_fcgi_dump(stdout: &[u8]) -> Dump {
+    let (status, headers, body) = cgi(stdout);
+    assert_eq!(status, 200);
+    assert!(
+        headers.contains(&"content-type: application/json".to_owned()),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&format!("content-length: {}", body.len())),
+        "{headers:?}"
+    );
+    Dump::parse(&body)
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn cgi_fcgi_client_get() {
+    let _r = record("cgi-fcgi client", "GET with query");
+    let out = cgi_fcgi(
+        &[
+            ("REQUEST_METHOD", "GET"),
+            ("QUERY_STRING", "a=1&b=%20"),
+            ("SCRIPT_NAME", "/x"),
+            ("HTTP_X_LATIN", "caf\u{e9}"),
+        ],
+        b"",
+    );
+    let d = cgi_fcgi_dump(&out);
+    d.expect("REQUEST_METHOD", "GET");
+    d.expect("QUERY_STRING", "a=1&b=%20");
+    d.expect("SCRIPT_NAME", "/x");
+    // the environment holds UTF-8: é arrives as its two bytes
+    d.expect("HTTP_X_LATIN", "caf\u{e9}".as_bytes());
+    assert_eq!(d.vars.len(), 4, "{}", d.text());
+    d.body(b"");
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn cgi_fcgi_client_post_2m() {
+    let _r = record("cgi-fcgi client", "POST 2 MiB");
+    let body = pattern(2 * MIB);
+    let len = body.len().to_string();
+    let out = cgi_fcgi(
+        &[
+            ("REQUEST_METHOD", "POST"),
+            ("CONTENT_LENGTH", &len),
+            ("CONTENT_TYPE", "application/octet-stream"),
+        ],
+        &body,
+    );
+    let d = cgi_fcgi_dump(&out);
+    d.expect("CONTENT_LENGTH", &len);
+    d.body(&body);
+}
+
+/// uWSGI's default buffer-size is 4096: a bigger vars block is refused
+/// ("invalid request block size") and the connection closed without a
+/// response; our client reports that as an error, not as an empty reply.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_server_vars_over_buffer_size() {
+    let _r = record("uwsgi-server", "vars over buffer-size 4096: error");
+    let head = examples::request_head(
+        "GET",
+        "/big",
+        "",
+        "example.test",
+        &[("X-Big".into(), "b".repeat(5000))],
+        &[],
+        b"",
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let res = rt.block_on(async {
+        let s = tokio::net::TcpStream::connect(env("INTEROP_UWSGI_SERVER"))
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            examples::uwsgi_request(s, head, b""),
+        )
+        .await
+        .expect("uWSGI closed the connection in time")
+    });
+    match res {
+        Err(uwsgi_proto::codec::CodecError::Io(e)) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+        }
+        Err(uwsgi_proto::codec::CodecError::Decode(e)) => {
+            assert!(
+                matches!(e, uwsgi_proto::DecodeError::Truncated { .. }),
+                "{e:?}"
+            );
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let log =
+        std::fs::read_to_string(format!("{}/uwsgi-server.log", env("INTEROP_RUN_DIR"))).unwrap();
+    assert!(log.contains("invalid request block size"), "uWSGI log");
+}
