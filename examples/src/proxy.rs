@@ -242,8 +242,8 @@ impl FcgiReader {
             if self.ended {
                 return Ok(None);
             }
-            if self.buf.capacity() - self.buf.len() < 8 * 1024 {
-                self.buf.reserve(64 * 1024);
+            if self.buf.capacity() - self.buf.len() < 4 * 1024 {
+                self.buf.reserve(16 * 1024);
             }
             let n = self
                 .rd
@@ -319,7 +319,7 @@ where
     let mut reader = FcgiReader {
         rd: r,
         conn: rconn,
-        buf: BytesMut::with_capacity(64 * 1024),
+        buf: BytesMut::with_capacity(16 * 1024),
         read: 0,
         ended: false,
     };
@@ -434,9 +434,32 @@ impl GatewayConfig {
 
 /// An HTTP → uwsgi / FastCGI reverse proxy: nginx's `uwsgi_pass` /
 /// `fastcgi_pass` with the `uwsgi_params` / `fastcgi_params` presets.
-#[derive(Debug, Clone)]
+///
+/// Each request opens its own backend connection (FastCGI without
+/// KEEP_CONN, like nginx without `fastcgi_keep_conn`): no state is shared
+/// between requests, so nothing on the request path takes a lock.
+#[derive(Clone)]
 pub struct Gateway {
     config: Arc<GatewayConfig>,
+    notes: NoteSink,
+}
+
+impl fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gateway")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Logs FastCGI stderr, one line per chunk.
+fn log_stderr(n: Note) {
+    if let Note::Stderr(b) = n {
+        eprintln!(
+            "gateway: backend stderr: {}",
+            String::from_utf8_lossy(&b).trim_end()
+        );
+    }
 }
 
 fn plain(status: StatusCode, msg: String) -> Response<BoxBody> {
@@ -458,6 +481,7 @@ impl Gateway {
     pub fn new(config: GatewayConfig) -> Self {
         Self {
             config: Arc::new(config),
+            notes: Arc::new(log_stderr),
         }
     }
 
@@ -548,14 +572,7 @@ impl Gateway {
         let backend = &c.backend;
         let opts = ExchangeOptions {
             head_request: parts.method == http::Method::HEAD,
-            notes: Some(Arc::new(|n| {
-                if let Note::Stderr(b) = n {
-                    eprintln!(
-                        "gateway: backend stderr: {}",
-                        String::from_utf8_lossy(&b).trim_end()
-                    );
-                }
-            })),
+            notes: Some(self.notes.clone()),
         };
         let work = async {
             let stream = backend
