@@ -68,7 +68,7 @@ ROUTER=$(port 14) UWSGI_SRV=$(port 15) PHP=$(port 16) LIBFCGI=$(port 17)
 APACHE=$(port 18) LIGHTTPD=$(port 19) NGX_U_PEER=$(port 20) NGX_F_PEER=$(port 21)
 GW_U=$(port 22) GW_F=$(port 23) TOWER_U=$(port 24) TOWER_F=$(port 25)
 NGX_U_TOWER=$(port 26) NGX_F_TOWER=$(port 27) ROUTER_TOWER=$(port 28)
-APACHE_TEST=$(port 29) LIGHTTPD_TEST=$(port 30)
+APACHE_TEST=$(port 29) LIGHTTPD_TEST=$(port 30) UWSGI_STATIC=$(port 31) SUBSCRIBE_UDP=$(port 32)
 WRAP_SOCK="$RUN_DIR/fcgiwrap.sock"
 
 echo "== interop: start peers (logs in $RUN_DIR)"
@@ -111,6 +111,13 @@ start_uwsgi_server "$UWSGI_SRV"
 start_php_fpm "$PHP"
 start_fcgiwrap "$WRAP_SOCK"
 start_libfcgi_app "$LIBFCGI"
+# uWSGI answering from its internal router (no Python), subscribing itself
+# every second to a UDP port the subscription test listens on.
+spawn uwsgi-static "$RUN_DIR/uwsgi-static.log" uwsgi --plugin router_static \
+    --socket "127.0.0.1:$UWSGI_STATIC" --route-run return:200 \
+    --subscribe-to "127.0.0.1:$SUBSCRIBE_UDP:example.test" --subscribe-freq 1 \
+    --master --processes 1 --die-on-term
+wait_port "$UWSGI_STATIC" uwsgi-static "$RUN_DIR/uwsgi-static.log" "$LAST_PID"
 RUN_DIR="$RUN_DIR/ngx-u-peer" start_nginx_uwsgi "$NGX_U_PEER" "127.0.0.1:$UWSGI_SRV"
 RUN_DIR="$RUN_DIR/ngx-f-peer" start_nginx_fastcgi "$NGX_F_PEER" "127.0.0.1:$PHP"
 
@@ -141,6 +148,7 @@ export INTEROP_GATEWAY_UWSGI="127.0.0.1:$GW_U" INTEROP_GATEWAY_FCGI="127.0.0.1:$
 export INTEROP_NGINX_UWSGI_TOWER="127.0.0.1:$NGX_U_TOWER" INTEROP_NGINX_FCGI_TOWER="127.0.0.1:$NGX_F_TOWER"
 export INTEROP_UWSGI_ROUTER_TOWER="127.0.0.1:$ROUTER_TOWER"
 export INTEROP_APACHE_TEST="127.0.0.1:$APACHE_TEST" INTEROP_LIGHTTPD_TEST="127.0.0.1:$LIGHTTPD_TEST"
+export INTEROP_UWSGI_STATIC="127.0.0.1:$UWSGI_STATIC" INTEROP_SUBSCRIBE_UDP="127.0.0.1:$SUBSCRIBE_UDP"
 
 echo "== interop: tests"
 set +e

@@ -1031,7 +1031,7 @@ fn uwsgi_server_non_ascii_headers() {
 #[test]
 #[ignore = "needs real peers: run scripts/interop.sh"]
 fn uwsgi_server_ping() {
-    let _r = record("uwsgi-server", "ping, GET_VALUES");
+    let _r = record("uwsgi-server", "ping, GET_VALUES, subscription");
     let addr = env("INTEROP_UWSGI_SERVER");
     let mut s = TcpStream::connect(&addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -1277,7 +1277,7 @@ fn php_fpm_stderr() {
 #[test]
 #[ignore = "needs real peers: run scripts/interop.sh"]
 fn php_fpm_get_values() {
-    let _r = record("php-fpm", "ping, GET_VALUES");
+    let _r = record("php-fpm", "ping, GET_VALUES, subscription");
     let mut s = tcp("INTEROP_PHP_FPM");
     let mut c = Connection::new();
     c.get_values([
@@ -1859,4 +1859,67 @@ fn uwsgi_server_vars_over_buffer_size() {
     let log =
         std::fs::read_to_string(format!("{}/uwsgi-server.log", env("INTEROP_RUN_DIR"))).unwrap();
     assert!(log.contains("invalid request block size"), "uWSGI log");
+}
+
+/// Our uwsgi client against uWSGI's internal router (`--route-run
+/// return:200`, no application).
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_static_get() {
+    let _r = record("uwsgi-static", "GET");
+    let head = examples::request_head("GET", "/x", "", "example.test", &[], &[], b"").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reply = rt.block_on(async {
+        let s = tokio::net::TcpStream::connect(env("INTEROP_UWSGI_STATIC"))
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            examples::uwsgi_request(s, head, b""),
+        )
+        .await
+        .expect("in time")
+        .expect("a valid response")
+    });
+    assert_eq!(
+        (reply.head.status, &reply.head.reason[..]),
+        (200, &b"OK"[..])
+    );
+    assert_eq!(reply.head.get("Content-Type"), Some(&b"text/plain"[..]));
+    assert_eq!(reply.head.get("Content-Length"), Some(&b"2"[..]));
+    assert_eq!(reply.body, b"OK");
+}
+
+/// A real uWSGI subscription packet (modifier1 224, sent over UDP by
+/// `--subscribe-to`), decoded by our packet and subscription parsers.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_subscription_packet() {
+    let _r = record("uwsgi-static", "ping, GET_VALUES, subscription");
+    let udp = std::net::UdpSocket::bind(env("INTEROP_SUBSCRIBE_UDP")).unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = vec![0; 65_536];
+    let n = udp.recv(&mut buf).expect("a subscription within 5 s");
+    let (packet, used) = uwsgi_proto::Packet::parse(&buf[..n], &uwsgi_proto::Limits::default())
+        .unwrap()
+        .complete()
+        .expect("a whole packet in one datagram");
+    assert_eq!(used, n);
+    assert_eq!(
+        packet.header().modifier1,
+        uwsgi_proto::Modifier1::SUBSCRIPTION
+    );
+    assert_eq!(packet.header().modifier2, 0);
+    let sub = uwsgi_proto::special::Subscription::parse(&packet)
+        .unwrap()
+        .expect("a subscription");
+    assert_eq!(sub.key(), Some(&b"example.test"[..]));
+    assert_eq!(sub.address().map(esc), Some(env("INTEROP_UWSGI_STATIC")));
+    assert_eq!(sub.number("cores"), Some(Ok(1)));
+    assert_eq!(sub.number("load"), Some(Ok(0)));
+    assert_eq!(sub.number("weight"), Some(Ok(0)));
+    assert_eq!(sub.number("modifier1"), Some(Ok(0)));
 }
