@@ -458,3 +458,18 @@ impl Drop for Tracked {
         }
     }
 }
+
+/// Registers for SIGINT (Ctrl-C) and SIGTERM at once, so a signal that
+/// arrives before the server awaits it is not lost (nor kills the process);
+/// the returned future completes at the first of them.
+pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}

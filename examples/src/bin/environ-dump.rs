@@ -37,7 +37,7 @@ with bytes as latin-1), its body streamed through sha256, never buffered.
 FastCGI connections are kept when the web server asks (KEEP_CONN).
 Prints `listening uwsgi://ADDR` (and `listening fcgi://ADDR`,
 `listening uwsgi+unix://PATH`, `listening fcgi+unix://PATH`) on stdout when
-ready. On Ctrl-C (or --exit-after, --max-requests) stops accepting, lets
+ready. On Ctrl-C or SIGTERM (or --exit-after, --max-requests) stops accepting, lets
 connections in progress finish (up to 5 s) and exits 0.";
 
 struct Opts {
@@ -156,6 +156,7 @@ async fn accept_loop(listener: Listener, fastcgi: bool, shared: Arc<Shared>) {
 }
 
 async fn run(o: Opts) -> Result<(), String> {
+    let interrupted = examples::net::shutdown_signal().map_err(|e| format!("signals: {e}"))?;
     let shared = Arc::new(Shared {
         json: o.json,
         quiet: o.quiet,
@@ -199,7 +200,7 @@ async fn run(o: Opts) -> Result<(), String> {
     tokio::select! {
         _ = shared.done.notified() => {}
         _ = exit_after => {}
-        _ = tokio::signal::ctrl_c() => eprintln!("environ-dump: shutting down"),
+        () = interrupted => eprintln!("environ-dump: shutting down"),
     }
     // Stop accepting, then wait (bounded) for the connections in progress.
     for t in &tasks {

@@ -24,7 +24,7 @@ The environ is built with nginx's uwsgi_params (uwsgi) or fastcgi_params plus
 SCRIPT_FILENAME (FastCGI). Bodies stream both ways; a chunked request body is
 buffered (up to 16 MiB) to learn its CONTENT_LENGTH. Answers 502 when the
 backend is down or its reply malformed, 504 on timeout; FastCGI stderr is
-logged. Prints `listening http://ADDR` on stdout when ready. On Ctrl-C stops
+logged. Prints `listening http://ADDR` on stdout when ready. On Ctrl-C or SIGTERM stops
 accepting, lets requests in progress finish (up to 5 s) and exits 0.";
 
 fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
@@ -80,6 +80,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let interrupted = match examples::net::shutdown_signal() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("gateway: signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(&listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -96,7 +103,7 @@ async fn main() -> ExitCode {
     }
     let gateway = Gateway::new(config);
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        interrupted.await;
         eprintln!("gateway: shutting down");
     };
     match gateway.serve_until(listener, ctrl_c).await {

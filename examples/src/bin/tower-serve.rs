@@ -30,7 +30,7 @@ With no listener option, serves uwsgi on 127.0.0.1:3031. Routes:
   POST /echo                     {\"len\":N,\"sha256\":\"hex\"} of the body
 
 Prints `listening uwsgi://ADDR` / `listening fcgi://ADDR` (or
-`…+unix://PATH`) on stdout when ready. On Ctrl-C stops accepting, lets
+`…+unix://PATH`) on stdout when ready. On Ctrl-C or SIGTERM stops accepting, lets
 connections in progress finish (up to 5 s) and exits 0.";
 
 /// Most chunks and largest chunk `/stream` serves.
@@ -139,6 +139,13 @@ async fn main() -> ExitCode {
     if listen.is_empty() {
         listen.push((false, Endpoint::Tcp("127.0.0.1:3031".into())));
     }
+    let interrupted = match examples::net::shutdown_signal() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("tower-serve: signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let app = app();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -162,7 +169,7 @@ async fn main() -> ExitCode {
             tokio::spawn(examples::tower::serve_uwsgi_until(l, app, shutdown))
         });
     }
-    let _ = tokio::signal::ctrl_c().await;
+    interrupted.await;
     eprintln!("tower-serve: shutting down");
     // Stop accepting; connections in progress finish (at most 5 s).
     let _ = stop.send(true);
