@@ -670,6 +670,46 @@ fn apache_lighttpd_stream_and_404() {
     }
 }
 
+/// 8 clients × 25 POSTs at once through a front-end (nginx's FastCGI
+/// requests go through its keep-conn location): every reply matches its own
+/// request's query and body.
+fn front_concurrent(f: &Front, path: &str) {
+    let _r = record(f.peer, "concurrent 8 x 25");
+    let addr = env(f.addr);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let addr = &addr;
+            scope.spawn(move || {
+                for i in 0..25 {
+                    let body = pattern(t * 1000 + i * 37);
+                    let mut raw = format!(
+                        "POST {}{path}?t={t}&i={i} HTTP/1.1\r\nHost: example.test\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        f.prefix,
+                        body.len()
+                    )
+                    .into_bytes();
+                    raw.extend_from_slice(&body);
+                    let d = json_200(&http(addr, &raw));
+                    d.expect("QUERY_STRING", format!("t={t}&i={i}"));
+                    d.body(&body);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn concurrent_fronts() {
+    front_concurrent(&NGINX_UWSGI, "/c");
+    front_concurrent(&NGINX_FCGI, "/keep/c");
+    front_concurrent(&ROUTER, "/c");
+    for f in [&APACHE_UWSGI, &APACHE_FCGI, &LIGHTTPD_UWSGI, &LIGHTTPD_FCGI] {
+        front_concurrent(f, "/c");
+    }
+}
+
 // uWSGI HTTP router, Apache, lighttpd -> environ-dump
 
 #[test]
