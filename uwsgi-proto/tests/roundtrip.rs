@@ -6,6 +6,16 @@ use uwsgi_proto::fuzzing;
 use uwsgi_proto::fuzzing::{Event, request_events};
 use uwsgi_proto::*;
 
+/// 256 cases unless `PROPTEST_CASES` says otherwise.
+fn config() -> ProptestConfig {
+    ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256),
+    )
+}
+
 fn pair() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
     (
         proptest::collection::vec(any::<u8>(), 1..40),
@@ -14,7 +24,7 @@ fn pair() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(config())]
 
     #[test]
     fn vars_round_trip(pairs in proptest::collection::vec(pair(), 0..40), m1 in any::<u8>(), m2 in any::<u8>()) {
