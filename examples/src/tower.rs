@@ -119,7 +119,33 @@ where
     }
 }
 
+/// The sending side of a request body channel.
+type BodyTx = mpsc::Sender<Result<Bytes, BoxError>>;
+
+/// Room for one more chunk in the body channel; `None` once the service
+/// has dropped the body (or there is none).
+async fn reserve(tx: &Option<BodyTx>) -> Option<mpsc::Permit<'_, Result<Bytes, BoxError>>> {
+    match tx {
+        Some(tx) => tx.reserve().await.ok(),
+        None => None,
+    }
+}
+
+/// The next frame of the response body, once there is one.
+async fn next_frame(
+    body: &mut Option<Body>,
+) -> Option<Result<hyper::body::Frame<Bytes>, axum::Error>> {
+    match body {
+        Some(b) => b.frame().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Serves one uwsgi connection (one request; a ping gets a pong).
+///
+/// The request body flows into the service while the response flows out:
+/// a service may answer (and stream its answer) before it has read the
+/// whole body. The connection ends once both are complete.
 pub async fn serve_uwsgi_connection<T, S, B>(stream: T, service: S) -> Result<(), BoxError>
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -141,76 +167,103 @@ where
         Some(Ok(_)) | None => return Ok(()),
         Some(Err(e)) => return Err(e.into()),
     };
-    let resp = match to_request(head.vars.iter()) {
-        Err(e) => {
-            drain_uwsgi(&mut framed).await?;
-            error_response(StatusCode::BAD_REQUEST, &format!("bad request: {e}"))
-        }
-        Ok((req, facts)) if head.content_length == 0 => {
-            let req = with_body(req, facts, Body::empty());
-            let (resp, drained) = tokio::join!(call(service, req), drain_uwsgi(&mut framed));
-            drained?;
-            resp
-        }
+    let (mut tx, call): (Option<BodyTx>, _) = match to_request(head.vars.iter()) {
+        Err(e) => (
+            None,
+            futures_util::future::Either::Left(std::future::ready(error_response(
+                StatusCode::BAD_REQUEST,
+                &format!("bad request: {e}"),
+            ))),
+        ),
+        Ok((req, facts)) if head.content_length == 0 => (
+            None,
+            futures_util::future::Either::Right(call(
+                service,
+                with_body(req, facts, Body::empty()),
+            )),
+        ),
         Ok((req, facts)) => {
             let (tx, body) = channel_body();
-            let req = with_body(req, facts, body);
-            let input = &mut framed;
-            let pump = async move {
-                let tx = tx;
-                while let Some(part) = input.next().await {
-                    match part {
-                        Ok(RequestPart::Body(b)) => {
-                            // A service that dropped the body: discard the rest.
-                            let _ = tx.send(Ok(b)).await;
-                        }
-                        Ok(RequestPart::End) => return Ok(()),
-                        Ok(_) => {}
-                        Err(e) => {
-                            let msg = e.to_string();
-                            let _ = tx.send(Err(msg.clone().into())).await;
-                            return Err(BoxError::from(msg));
+            (
+                Some(tx),
+                futures_util::future::Either::Right(call(service, with_body(req, facts, body))),
+            )
+        }
+    };
+    let mut call = std::pin::pin!(call);
+    let mut pending: Option<Result<Bytes, BoxError>> = None;
+    let mut body: Option<Body> = None;
+    let (mut in_done, mut out_done) = (false, false);
+    while !(in_done && out_done) {
+        let mut close_tx = false;
+        tokio::select! {
+            resp = &mut call, if body.is_none() && !out_done => {
+                let (head, b) = split_response(resp);
+                let mut buf = BytesMut::with_capacity(head.http1_encoded_len());
+                head.encode_http1(&mut buf)?;
+                framed.send(ResponsePart::Body(buf.freeze())).await?;
+                body = Some(b);
+            }
+            frame = next_frame(&mut body), if body.is_some() => match frame {
+                Some(frame) => {
+                    if let Ok(data) = frame?.into_data() {
+                        if !data.is_empty() {
+                            framed.send(ResponsePart::Body(data)).await?;
                         }
                     }
                 }
-                Ok(())
-            };
-            let (resp, pumped) = tokio::join!(call(service, req), pump);
-            pumped?;
-            resp
+                None => {
+                    body = None;
+                    out_done = true;
+                }
+            },
+            permit = reserve(&tx), if pending.is_some() => match (permit, pending.take()) {
+                (Some(p), Some(item)) => p.send(item),
+                // The service dropped the body: the rest is read and dropped.
+                _ => close_tx = true,
+            },
+            part = framed.next(), if pending.is_none() && !in_done => match part {
+                Some(Ok(RequestPart::Body(b))) => {
+                    if tx.is_some() {
+                        pending = Some(Ok(b));
+                    }
+                }
+                Some(Ok(RequestPart::End)) | None => {
+                    in_done = true;
+                    close_tx = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    let msg = e.to_string();
+                    if let Some(tx) = &tx {
+                        let _ = tx.try_send(Err(msg.clone().into()));
+                    }
+                    return Err(msg.into());
+                }
+            },
         }
-    };
-    let (head, mut body) = split_response(resp);
-    let mut buf = BytesMut::with_capacity(head.http1_encoded_len());
-    head.encode_http1(&mut buf)?;
-    framed.feed(ResponsePart::Body(buf.freeze())).await?;
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            if !data.is_empty() {
-                framed.send(ResponsePart::Body(data)).await?;
-            }
+        if close_tx {
+            // The end of the body, or a service that no longer reads it.
+            tx = None;
         }
     }
     framed.flush().await?;
     Ok(())
 }
 
-async fn drain_uwsgi<T>(
-    framed: &mut Framed<T, uwsgi_proto::codec::ServerCodec>,
-) -> Result<(), BoxError>
-where
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    while let Some(part) = framed.next().await {
-        if let uwsgi_proto::codec::RequestPart::End = part? {
-            break;
-        }
-    }
-    Ok(())
+/// How one FastCGI request ended.
+enum Ended {
+    /// Response and STDIN complete.
+    Done,
+    /// The web server aborted the request.
+    Aborted,
+    /// The connection closed.
+    Closed,
 }
 
 /// Serves one FastCGI connection: requests one after another while the web
-/// server keeps the connection.
+/// server keeps the connection. As for uwsgi, the request body flows in
+/// while the response flows out.
 pub async fn serve_fastcgi_connection<T, S, B>(stream: T, service: S) -> Result<(), BoxError>
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -222,7 +275,7 @@ where
     use fastcgi_proto::codec::AppOutput;
     use fastcgi_proto::server::{Config, Event};
     let mut framed = Framed::new(stream, AppConnCodec::new(Config::default()));
-    'requests: loop {
+    loop {
         // BEGIN_REQUEST, then the params.
         let (id, params) = loop {
             match framed.next().await {
@@ -233,113 +286,110 @@ where
                 None => return Ok(()),
             }
         };
-        let (resp, pumped) = match to_request(params.iter()) {
+        let (mut tx, call): (Option<BodyTx>, _) = match to_request(params.iter()) {
             Err(e) => (
-                error_response(StatusCode::BAD_REQUEST, &format!("bad request: {e}")),
-                pump_fastcgi(&mut framed, id, None).await,
+                None,
+                futures_util::future::Either::Left(std::future::ready(error_response(
+                    StatusCode::BAD_REQUEST,
+                    &format!("bad request: {e}"),
+                ))),
             ),
             // CONTENT_LENGTH 0: nothing to stream (STDIN is still drained).
             // Without CONTENT_LENGTH the body is whatever STDIN carries.
-            Ok((req, facts)) if facts.content_length == Some(0) => {
-                let req = with_body(req, facts, Body::empty());
-                tokio::join!(
-                    call(service.clone(), req),
-                    pump_fastcgi(&mut framed, id, None)
-                )
-            }
+            Ok((req, facts)) if facts.content_length == Some(0) => (
+                None,
+                futures_util::future::Either::Right(call(
+                    service.clone(),
+                    with_body(req, facts, Body::empty()),
+                )),
+            ),
             Ok((req, facts)) => {
                 let (tx, body) = channel_body();
-                let req = with_body(req, facts, body);
-                tokio::join!(
-                    call(service.clone(), req),
-                    pump_fastcgi(&mut framed, id, Some(tx))
+                (
+                    Some(tx),
+                    futures_util::future::Either::Right(call(
+                        service.clone(),
+                        with_body(req, facts, body),
+                    )),
                 )
             }
         };
-        match pumped? {
-            Pumped::Done => {}
-            Pumped::Aborted => {
-                framed.send(AppOutput::End(id, 1)).await?;
-                if framed.codec().connection().is_closed() {
-                    break 'requests;
+        let mut call = std::pin::pin!(call);
+        let mut pending: Option<Result<Bytes, BoxError>> = None;
+        let mut body: Option<Body> = None;
+        let (mut in_done, mut out_done) = (false, false);
+        let ended = loop {
+            if in_done && out_done {
+                break Ended::Done;
+            }
+            let mut close_tx = false;
+            tokio::select! {
+                resp = &mut call, if body.is_none() && !out_done => {
+                    let (head, b) = split_response(resp);
+                    let mut buf = BytesMut::with_capacity(head.cgi_encoded_len());
+                    head.encode_cgi(&mut buf)?;
+                    framed.send(AppOutput::Stdout(id, buf.freeze())).await?;
+                    body = Some(b);
                 }
-                continue;
+                frame = next_frame(&mut body), if body.is_some() => match frame {
+                    Some(frame) => {
+                        if let Ok(data) = frame?.into_data() {
+                            if !data.is_empty() {
+                                framed.send(AppOutput::Stdout(id, data)).await?;
+                            }
+                        }
+                    }
+                    None => {
+                        body = None;
+                        out_done = true;
+                    }
+                },
+                permit = reserve(&tx), if pending.is_some() => match (permit, pending.take()) {
+                    (Some(p), Some(item)) => p.send(item),
+                    // The service dropped the body: the rest is read and dropped.
+                    _ => close_tx = true,
+                },
+                ev = framed.next(), if pending.is_none() && !in_done => match ev {
+                    Some(Ok(AppItem::Reply(b))) => framed.send(b).await?,
+                    Some(Ok(AppItem::Event(Event::Stdin { id: i, data }))) if i == id => {
+                        if tx.is_some() {
+                            pending = Some(Ok(data));
+                        }
+                    }
+                    Some(Ok(AppItem::Event(Event::StdinEnd { id: i }))) if i == id => {
+                        in_done = true;
+                        close_tx = true;
+                    }
+                    Some(Ok(AppItem::Event(Event::Abort { id: i }))) if i == id => {
+                        if let Some(tx) = &tx {
+                            let _ = tx.try_send(Err("request aborted by the web server".into()));
+                        }
+                        break Ended::Aborted;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        let msg = e.to_string();
+                        if let Some(tx) = &tx {
+                            let _ = tx.try_send(Err(msg.clone().into()));
+                        }
+                        return Err(msg.into());
+                    }
+                    None => break Ended::Closed,
+                },
             }
-            Pumped::Closed => return Ok(()),
-        }
-        let (head, mut body) = split_response(resp);
-        let mut buf = BytesMut::with_capacity(head.cgi_encoded_len());
-        head.encode_cgi(&mut buf)?;
-        framed.feed(AppOutput::Stdout(id, buf.freeze())).await?;
-        while let Some(frame) = body.frame().await {
-            if let Ok(data) = frame?.into_data() {
-                if !data.is_empty() {
-                    framed.send(AppOutput::Stdout(id, data)).await?;
-                }
+            if close_tx {
+                tx = None;
             }
-        }
-        framed.send(AppOutput::End(id, 0)).await?;
-        if framed.codec().connection().is_closed() {
-            break;
-        }
-    }
-    Ok(())
-}
-
-enum Pumped {
-    Done,
-    Aborted,
-    Closed,
-}
-
-async fn pump_fastcgi<T>(
-    framed: &mut Framed<T, crate::fcgi::AppConnCodec>,
-    id: u16,
-    tx: Option<mpsc::Sender<Result<Bytes, BoxError>>>,
-) -> Result<Pumped, BoxError>
-where
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    use crate::fcgi::AppItem;
-    use fastcgi_proto::server::Event;
-    while let Some(ev) = framed.next().await {
-        let ev = match ev {
-            Ok(AppItem::Reply(b)) => {
-                framed.send(b).await?;
-                continue;
-            }
-            Ok(AppItem::Event(e)) => Ok(e),
-            Err(e) => Err(e),
         };
-        match ev {
-            Ok(Event::Stdin { id: i, data }) if i == id => {
-                if let Some(tx) = &tx {
-                    let _ = tx.send(Ok(data)).await;
-                }
-            }
-            Ok(Event::StdinEnd { id: i }) if i == id => return Ok(Pumped::Done),
-            Ok(Event::Abort { id: i }) if i == id => {
-                if let Some(tx) = &tx {
-                    let _ = tx
-                        .send(Err("request aborted by the web server".into()))
-                        .await;
-                }
-                return Ok(Pumped::Aborted);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let msg = e.to_string();
-                if let Some(tx) = &tx {
-                    let _ = tx.send(Err(msg.clone().into())).await;
-                }
-                return Err(msg.into());
-            }
+        match ended {
+            Ended::Done => framed.send(AppOutput::End(id, 0)).await?,
+            Ended::Aborted => framed.send(AppOutput::End(id, 1)).await?,
+            Ended::Closed => return Ok(()),
+        }
+        if framed.codec().connection().is_closed() {
+            return Ok(());
         }
     }
-    if let Some(tx) = tx {
-        let _ = tx.send(Err("connection closed mid-request".into())).await;
-    }
-    Ok(Pumped::Closed)
 }
 
 async fn accept_loop<F, Fut>(

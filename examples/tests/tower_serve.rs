@@ -308,3 +308,45 @@ fn ctrl_c_exits_zero_and_removes_unix_sockets() {
     assert!(k.0.wait().unwrap().success());
     assert!(!sock.exists());
 }
+
+/// A service that answers at once with the request body streamed back: the
+/// adapter must carry the request body in while the response goes out.
+#[tokio::test]
+async fn full_duplex_echo_through_the_library_over_both_protocols() {
+    use axum::body::Body;
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/duplex",
+        post(|body: Body| async move { http::Response::new(body) }),
+    );
+    let ul = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (ua, fa) = (ul.local_addr().unwrap(), fl.local_addr().unwrap());
+    tokio::spawn(examples::tower::serve_uwsgi(ul, app.clone()));
+    tokio::spawn(examples::tower::serve_fastcgi(fl, app));
+    let body: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let head = request_head("POST", "/duplex", "", "x", &[], &[], &body).unwrap();
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        uwsgi_request(TcpStream::connect(ua).await.unwrap(), head, &body),
+    )
+    .await
+    .expect("uwsgi duplex echo stalled")
+    .unwrap();
+    assert_eq!(r.head.status, 200);
+    assert_eq!(r.body, body);
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        fastcgi_request(
+            TcpStream::connect(fa).await.unwrap(),
+            pairs("POST", "/duplex", "", &body),
+            &body,
+        ),
+    )
+    .await
+    .expect("FastCGI duplex echo stalled")
+    .unwrap();
+    let split = r.stdout.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert_eq!(&r.stdout[..split], b"Status: 200 OK");
+    assert_eq!(&r.stdout[split + 4..], &body[..]);
+}
