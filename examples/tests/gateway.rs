@@ -326,3 +326,112 @@ fn ctrl_c_stops_accepting_and_exits_zero() {
     );
     assert!(TcpStream::connect(&gw).is_err());
 }
+
+/// A backend that accepts and reads but answers `reply` (or nothing).
+fn fake_backend(reply: Option<&'static [u8]>) -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming() {
+            let mut s = s.unwrap();
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            match reply {
+                Some(r) => {
+                    let _ = s.write_all(r);
+                }
+                None => held.push(s),
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn silent_backend_is_504_after_the_timeout() {
+    let b = fake_backend(None);
+    let (_g, gw) = gateway(&["--backend", &format!("fcgi://{b}"), "--timeout", "1"]);
+    let t = std::time::Instant::now();
+    let r = http(
+        &gw,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(r.status, 504, "{}", r.headers);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(
+        String::from_utf8(r.body).unwrap(),
+        format!("gateway timeout: fcgi://{b}\n")
+    );
+}
+
+#[test]
+fn malformed_replies_are_502_naming_the_offset() {
+    // uwsgi: a head that is not HTTP.
+    let b = fake_backend(Some(b"HTTP/1.1 2x0 OK\r\n\r\n"));
+    let (_g, gw) = gateway(&["--backend", &format!("uwsgi://{b}")]);
+    let r = http(
+        &gw,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(r.status, 502, "{}", r.headers);
+    // FastCGI: a record of version 2 at offset 16.
+    let b = fake_backend(Some(
+        b"\x01\x06\x00\x01\x00\x08\x00\x00Status: \x02\x06\x00\x01\x00\x00\x00\x00",
+    ));
+    let (_g2, gw) = gateway(&["--backend", &format!("fcgi://{b}")]);
+    let r = http(
+        &gw,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(r.status, 502, "{}", r.headers);
+    let body = String::from_utf8(r.body).unwrap();
+    assert!(
+        body.starts_with(&format!("bad gateway: fcgi://{b}: malformed reply: ")),
+        "{body}"
+    );
+    assert!(body.contains("offset 16"), "{body}");
+    // FastCGI: END_REQUEST before any CGI head.
+    let b = fake_backend(Some(
+        b"\x01\x03\x00\x01\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    ));
+    let (_g3, gw) = gateway(&["--backend", &format!("fcgi://{b}")]);
+    let r = http(
+        &gw,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(r.status, 502, "{}", r.headers);
+}
+
+#[test]
+fn head_request_has_no_body_and_keep_alive_serves_the_next_request() {
+    let (_d, u, f) = dump();
+    for backend in [format!("uwsgi://{u}"), format!("fcgi://{f}")] {
+        let (_g, gw) = gateway(&["--backend", &backend]);
+        let mut s = TcpStream::connect(&gw).unwrap();
+        s.write_all(b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let text = String::from_utf8_lossy(&all);
+        // Two responses; the first carries a Content-Length but no body.
+        assert_eq!(
+            text.matches("HTTP/1.1 200 OK\r\n").count(),
+            2,
+            "{backend}: {text}"
+        );
+        let second = text.rfind("HTTP/1.1 200 OK").unwrap();
+        assert!(
+            !text[..second].contains("REQUEST_METHOD"),
+            "{backend}: {text}"
+        );
+        assert!(
+            text[second..].contains("REQUEST_METHOD=GET"),
+            "{backend}: {text}"
+        );
+    }
+}
