@@ -430,7 +430,7 @@ fn head_request_has_no_body_and_keep_alive_serves_the_next_request() {
             "{backend}: {text}"
         );
         assert!(
-            text[second..].contains("REQUEST_METHOD=GET"),
+            text[second..].contains(r#"["REQUEST_METHOD","GET"]"#),
             "{backend}: {text}"
         );
     }
