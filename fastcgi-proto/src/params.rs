@@ -411,7 +411,12 @@ impl RecordLayout {
 }
 
 fn flush(dst: &mut impl BufMut, ty: RecordType, id: u16, content: &[u8], align: u16) {
-    let pad = padding_for(content.len(), align);
+    // A record above `max_content` (a whole pair that fits no padded
+    // record) goes out unpadded: content + padding never exceeds 65 535.
+    let pad = match padding_for(content.len(), align) {
+        p if content.len() + usize::from(p) > MAX_CONTENT_LEN => 0,
+        p => p,
+    };
     let len = u16::try_from(content.len()).unwrap_or(u16::MAX);
     Header {
         record_type: ty,
@@ -429,7 +434,10 @@ fn flush(dst: &mut impl BufMut, ty: RecordType, id: u16, content: &[u8], align: 
 /// `terminate`. Returns bytes written. Nothing is written on error.
 ///
 /// A pair longer than one record is split across records (as the spec
-/// allows) when it alone exceeds a record; all other pairs stay whole.
+/// allows) when it alone exceeds a record; all other pairs stay whole. A
+/// pair that fits 65 535 bytes but not [`RecordLayout::max_content`] goes
+/// whole into an unpadded record rather than being split (PHP-FPM drops
+/// the connection on a split pair).
 ///
 /// ```
 /// use fastcgi_proto::{encode_pairs, RecordLayout, RecordType};
@@ -465,8 +473,13 @@ pub fn encode_pairs<'p>(
         );
     };
     for s in sizes {
-        if !layout.keep_pairs_whole || s > max {
-            // stream bytes, cutting wherever a record fills
+        if !layout.keep_pairs_whole || s > MAX_CONTENT_LEN {
+            // stream bytes, cutting wherever a record fills (after an
+            // unpadded whole pair, which must not be cut)
+            if cur - start > max {
+                emit(&mut out, start, cur);
+                start = cur;
+            }
             let end = cur + s;
             while end - start > max {
                 emit(&mut out, start, start + max);
@@ -475,7 +488,9 @@ pub fn encode_pairs<'p>(
             cur = end;
             continue;
         }
-        if cur + s - start > max {
+        // a pair too big for a padded record still fits an unpadded one
+        let limit = if s > max { MAX_CONTENT_LEN } else { max };
+        if cur + s - start > limit {
             emit(&mut out, start, cur);
             start = cur;
         }
