@@ -86,3 +86,44 @@ impl Encoder<Bytes> for AppConnCodec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_values_is_answered_without_waiting_for_output() {
+        let mut codec = AppConnCodec::new(Config {
+            max_conns: 7,
+            ..Config::default()
+        });
+        // GET_VALUES for FCGI_MAX_CONNS (empty value).
+        let mut src =
+            BytesMut::from(&b"\x01\x09\x00\x00\x00\x10\x00\x00\x0e\x00FCGI_MAX_CONNS"[..]);
+        let Some(AppItem::Reply(reply)) = codec.decode(&mut src).unwrap() else {
+            panic!("no reply");
+        };
+        // GET_VALUES_RESULT: FCGI_MAX_CONNS=7, padded to 8.
+        assert_eq!(
+            &reply[..],
+            b"\x01\x0a\x00\x00\x00\x11\x07\x00\x0e\x01FCGI_MAX_CONNS7\0\0\0\0\0\0\0"
+        );
+        assert!(src.is_empty());
+        assert_eq!(codec.decode(&mut src).unwrap(), None);
+    }
+
+    #[test]
+    fn events_and_raw_bytes_round_trip() {
+        let mut codec = AppConnCodec::new(Config::default());
+        let mut src = BytesMut::from(
+            &b"\x01\x01\x00\x01\x00\x08\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"[..],
+        );
+        assert!(matches!(
+            codec.decode(&mut src).unwrap(),
+            Some(AppItem::Event(Event::Request { id: 1, .. }))
+        ));
+        let mut dst = BytesMut::new();
+        Encoder::<Bytes>::encode(&mut codec, Bytes::from_static(b"raw"), &mut dst).unwrap();
+        assert_eq!(&dst[..], b"raw");
+    }
+}

@@ -473,3 +473,101 @@ pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn backend_urls() {
+        let ok = [
+            (
+                "uwsgi://127.0.0.1:3031",
+                Protocol::Uwsgi,
+                Endpoint::Tcp("127.0.0.1:3031".into()),
+                "/",
+            ),
+            (
+                "fcgi://h:9000/a/b?c",
+                Protocol::Fastcgi,
+                Endpoint::Tcp("h:9000".into()),
+                "/a/b?c",
+            ),
+            (
+                "fastcgi://h:1?q",
+                Protocol::Fastcgi,
+                Endpoint::Tcp("h:1".into()),
+                "?q",
+            ),
+            (
+                "fcgi+unix:///run/php.sock",
+                Protocol::Fastcgi,
+                Endpoint::Unix("/run/php.sock".into()),
+                "/",
+            ),
+        ];
+        for (url, protocol, endpoint, target) in ok {
+            let (b, t) = Backend::parse(url).unwrap();
+            assert_eq!(
+                (b.protocol, b.endpoint, t),
+                (protocol, endpoint, target),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            Backend::parse("uwsgi+unix:///s").unwrap().0.to_string(),
+            "uwsgi+unix:///s"
+        );
+        for bad in [
+            "127.0.0.1:3031",
+            "http://x",
+            "uwsgi://",
+            "fcgi+unix://",
+            "uwsgi:///path",
+        ] {
+            assert!(Backend::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn deadline_cuts_a_silent_peer_and_each_write_reopens_the_window() {
+        let (a, mut b) = tokio::io::duplex(1024);
+        let mut d = Deadline::new(a, Duration::from_millis(200));
+        let t = Instant::now();
+        let mut buf = [0u8; 8];
+        let e = d.read(&mut buf).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(t.elapsed() >= Duration::from_millis(190));
+        // A write opens a new window; data within it is read normally.
+        d.write_all(b"x").await.unwrap();
+        b.write_all(b"hi").await.unwrap();
+        assert_eq!(d.read(&mut buf).await.unwrap(), 2);
+        let t = Instant::now();
+        assert!(d.read(&mut buf).await.is_err());
+        assert!(t.elapsed() < Duration::from_millis(250));
+    }
+
+    #[tokio::test]
+    async fn tracker_waits_for_every_connection() {
+        let t = Tracker::new();
+        t.idle().await;
+        let a = t.track();
+        let b = t.track();
+        assert_eq!(t.active(), 2);
+        let waiter = tokio::spawn({
+            let t = t.clone();
+            async move { t.idle().await }
+        });
+        drop(a);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        drop(b);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.active(), 0);
+    }
+}
