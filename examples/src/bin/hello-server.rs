@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use fastcgi_proto::server::{Config, Connection, Event};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
 use uwsgi_proto::{HttpVersion, RequestDecoder, RequestFrame, ResponseHead, Status, special};
 
 const HELP: &str = "hello-server: uwsgi and FastCGI backend answering 200 \"hello\\n\"
@@ -87,6 +87,8 @@ struct Replies {
     uwsgi: &'static [u8],
     /// `Status: 200 OK` CGI head and body, the STDOUT of a FastCGI request.
     cgi: &'static [u8],
+    /// The uwsgi pong packet answering a ping.
+    pong: &'static [u8],
 }
 
 fn replies() -> Result<Replies, String> {
@@ -100,9 +102,14 @@ fn replies() -> Result<Replies, String> {
     let mut cgi = Vec::new();
     head.encode_cgi(&mut cgi).map_err(|e| e.to_string())?;
     cgi.extend_from_slice(BODY);
+    let mut pong = Vec::new();
+    special::pong(b"")
+        .map_err(|e| e.to_string())?
+        .encode(&mut pong);
     Ok(Replies {
         uwsgi: uwsgi.leak(),
         cgi: cgi.leak(),
+        pong: pong.leak(),
     })
 }
 
@@ -144,15 +151,42 @@ fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
+    /// Nothing to answer yet (head or body bytes consumed).
     Next,
+    /// The request is complete: answer hello.
     Reply,
+    /// A ping: answer pong.
     Pong,
+    /// Another kind of packet: close without an answer.
     Close,
 }
 
+/// Decodes everything `buf` holds; returns what to do and how many bytes
+/// were used (`Step::Next` when more input is needed).
+fn uwsgi_steps(dec: &mut RequestDecoder, buf: &[u8]) -> io::Result<(Step, usize)> {
+    let mut used = 0;
+    while let Status::Complete((frame, n)) = dec
+        .decode(buf.get(used..).unwrap_or_default())
+        .map_err(invalid)?
+    {
+        used += n;
+        let step = match frame {
+            RequestFrame::End => Step::Reply,
+            RequestFrame::Packet(p) if special::is_ping(&p) => Step::Pong,
+            RequestFrame::Packet(_) => Step::Close,
+            _ => Step::Next,
+        };
+        if step != Step::Next {
+            return Ok((step, used));
+        }
+    }
+    Ok((Step::Next, used))
+}
+
 /// Serves one uwsgi connection: one request (or ping), then close.
-async fn serve_uwsgi<S: Stream>(mut s: S, reply: &'static [u8]) -> io::Result<()> {
+async fn serve_uwsgi<S: Stream>(mut s: S, r: Replies) -> io::Result<()> {
     let mut buf = BytesMut::new();
     let mut dec = RequestDecoder::new();
     let mut n = s.read_first(&mut buf).await?;
@@ -160,29 +194,18 @@ async fn serve_uwsgi<S: Stream>(mut s: S, reply: &'static [u8]) -> io::Result<()
         if n == 0 {
             return dec.finish(buf.len()).map_err(invalid);
         }
-        while let Status::Complete((frame, used)) = dec.decode(&buf).map_err(invalid)? {
-            let step = match frame {
-                RequestFrame::End => Step::Reply,
-                RequestFrame::Packet(p) if special::is_ping(&p) => Step::Pong,
-                RequestFrame::Packet(_) => Step::Close,
-                _ => Step::Next,
-            };
-            buf.advance(used);
-            match step {
-                Step::Next => {}
-                Step::Reply => {
-                    s.write_all(reply).await?;
-                    return s.shutdown().await;
-                }
-                Step::Pong => {
-                    // Every ping is answered with a pong; the decoder's End follows.
-                    let mut out = Vec::new();
-                    special::pong(b"").map_err(invalid)?.encode(&mut out);
-                    s.write_all(&out).await?;
-                    return s.shutdown().await;
-                }
-                Step::Close => return Ok(()),
+        let (step, used) = uwsgi_steps(&mut dec, &buf)?;
+        buf.advance(used);
+        match step {
+            Step::Next => {}
+            Step::Reply | Step::Pong => {
+                // The whole request has been read, so dropping the stream
+                // closes it with a FIN (no shutdown call needed).
+                return s
+                    .write_all(if step == Step::Reply { r.uwsgi } else { r.pong })
+                    .await;
             }
+            Step::Close => return Ok(()),
         }
         if buf.is_empty() {
             // Everything decoded (body bytes discarded): reuse the whole buffer.
@@ -266,12 +289,31 @@ async fn accept_error(e: io::Error) {
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
+/// Listen queue of the TCP listeners: room for a burst of a thousand
+/// connections from the front server.
+const BACKLOG: u32 = 4096;
+
+/// A TCP listener on `addr` (SO_REUSEADDR, [`BACKLOG`]).
+fn listen(addr: &str) -> io::Result<TcpListener> {
+    use std::net::ToSocketAddrs;
+    let sa = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
+    let sock = if sa.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(sa)?;
+    sock.listen(BACKLOG)
+}
+
 async fn run(o: Opts) -> Result<(), String> {
     let r = replies()?;
     if let Some(a) = &o.uwsgi {
-        let l = TcpListener::bind(a)
-            .await
-            .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+        let l = listen(a).map_err(|e| format!("cannot listen on {a}: {e}"))?;
         println!(
             "listening uwsgi://{}",
             l.local_addr().map_err(|e| e.to_string())?
@@ -279,9 +321,9 @@ async fn run(o: Opts) -> Result<(), String> {
         tokio::spawn(async move {
             loop {
                 match l.accept().await {
+                    // One request, one answer, then close: Nagle never delays it.
                     Ok((s, _)) => {
-                        let _ = s.set_nodelay(true);
-                        tokio::spawn(async move { report("uwsgi", serve_uwsgi(s, r.uwsgi).await) });
+                        tokio::spawn(async move { report("uwsgi", serve_uwsgi(s, r).await) });
                     }
                     Err(e) => accept_error(e).await,
                 }
@@ -289,9 +331,7 @@ async fn run(o: Opts) -> Result<(), String> {
         });
     }
     if let Some(a) = &o.fcgi {
-        let l = TcpListener::bind(a)
-            .await
-            .map_err(|e| format!("cannot listen on {a}: {e}"))?;
+        let l = listen(a).map_err(|e| format!("cannot listen on {a}: {e}"))?;
         println!(
             "listening fcgi://{}",
             l.local_addr().map_err(|e| e.to_string())?
@@ -327,9 +367,7 @@ async fn run(o: Opts) -> Result<(), String> {
                         });
                     }
                     Ok((s, _)) => {
-                        tokio::spawn(
-                            async move { report("uwsgi unix", serve_uwsgi(s, r.uwsgi).await) },
-                        );
+                        tokio::spawn(async move { report("uwsgi unix", serve_uwsgi(s, r).await) });
                     }
                     Err(e) => accept_error(e).await,
                 }
@@ -396,7 +434,7 @@ mod tests {
     async fn uwsgi_post_is_drained_and_answered() {
         let r = replies().unwrap();
         let (mut client, server) = duplex(1 << 16);
-        let task = tokio::spawn(serve_uwsgi(server, r.uwsgi));
+        let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
         let mut vars = uwsgi_proto::VarsBuilder::new();
         vars.var("REQUEST_METHOD", "POST")
             .var("CONTENT_LENGTH", "300000");
@@ -417,8 +455,9 @@ mod tests {
 
     #[tokio::test]
     async fn uwsgi_ping_gets_pong() {
+        let r = replies().unwrap();
         let (mut client, server) = duplex(1 << 10);
-        let task = tokio::spawn(serve_uwsgi(server, b"unused"));
+        let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
         client.write_all(&[100, 0, 0, 0]).await.unwrap();
         let mut out = Vec::new();
         client.read_to_end(&mut out).await.unwrap();
@@ -428,8 +467,9 @@ mod tests {
 
     #[tokio::test]
     async fn uwsgi_truncated_body_is_an_error() {
+        let r = replies().unwrap();
         let (mut client, server) = duplex(1 << 10);
-        let task = tokio::spawn(serve_uwsgi(server, b"unused"));
+        let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
         let mut vars = uwsgi_proto::VarsBuilder::new();
         vars.var("CONTENT_LENGTH", "10");
         let mut wire = Vec::new();
