@@ -48,18 +48,44 @@ pub fn show(b: &[u8]) -> String {
     }
 }
 
-/// The text an environ-dump backend answers with: every var in wire order,
-/// then the body length and sha256.
-pub fn environ_report(head: &OwnedRequestHead, body_len: u64, body_sha256: &[u8]) -> String {
-    let mut out = String::new();
-    for (k, v) in head.vars.iter() {
-        out.push_str(&format!("{}={}\n", show(k), show(v)));
+/// Appends `b` as [`show`] renders it, without an intermediate string.
+pub fn push_shown(out: &mut String, b: &[u8]) {
+    use std::fmt::Write;
+    match std::str::from_utf8(b) {
+        Ok(s) if !s.chars().any(char::is_control) => out.push_str(s),
+        _ => {
+            let _ = write!(out, "{}", b.escape_ascii());
+        }
     }
-    out.push_str(&format!(
+}
+
+/// The text report of vars in wire order, then the body length and sha256:
+/// `NAME=value` lines (see [`show`]), `body_len=N`, `body_sha256=hex`.
+pub fn vars_report<'a>(
+    vars: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+    body_len: u64,
+    body_sha256: &[u8],
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(1024);
+    for (k, v) in vars {
+        push_shown(&mut out, k);
+        out.push('=');
+        push_shown(&mut out, v);
+        out.push('\n');
+    }
+    let _ = write!(
+        out,
         "body_len={body_len}\nbody_sha256={}\n",
         hex::encode(body_sha256)
-    ));
+    );
     out
+}
+
+/// The text an environ-dump backend answers with: every var in wire order,
+/// then the body length and sha256 ([`vars_report`] of a uwsgi head).
+pub fn environ_report(head: &OwnedRequestHead, body_len: u64, body_sha256: &[u8]) -> String {
+    vars_report(head.vars.iter(), body_len, body_sha256)
 }
 
 /// Serves one uwsgi connection as an environ-dump backend: answers a ping
@@ -271,8 +297,8 @@ where
     use fastcgi_proto::server::Event;
     use std::collections::HashMap;
     let mut framed = Framed::new(stream, AppConnCodec::new(config));
-    /// Per request: params, body hash, body length.
-    type InFlight = (Vec<(Bytes, Bytes)>, Sha256, u64);
+    /// Per request: params (as received, not copied), body hash, body length.
+    type InFlight = (Option<fastcgi_proto::Params>, Sha256, u64);
     let mut reqs: HashMap<u16, InFlight> = HashMap::new();
     while let Some(ev) = framed.next().await {
         let ev = match ev? {
@@ -284,14 +310,11 @@ where
         };
         match ev {
             Event::Request { id, .. } => {
-                reqs.insert(id, (Vec::new(), Sha256::new(), 0));
+                reqs.insert(id, (None, Sha256::new(), 0));
             }
             Event::Params { id, params } => {
                 if let Some(r) = reqs.get_mut(&id) {
-                    r.0 = params
-                        .iter()
-                        .map(|(k, v)| (Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)))
-                        .collect();
+                    r.0 = Some(params);
                 }
             }
             Event::Stdin { id, data } => {
@@ -301,36 +324,23 @@ where
                 }
             }
             Event::StdinEnd { id } => {
-                let Some((vars, hasher, len)) = reqs.remove(&id) else {
+                let Some((params, hasher, len)) = reqs.remove(&id) else {
                     continue;
                 };
                 let sha = hasher.finalize();
+                let vars = params.iter().flat_map(|p| p.iter());
                 let (report, ctype) = if json {
-                    (
-                        environ_json(vars.iter().map(|(k, v)| (&k[..], &v[..])), len, &sha),
-                        "application/json",
-                    )
+                    (environ_json(vars, len, &sha), "application/json")
                 } else {
-                    let mut report = String::new();
-                    for (k, v) in &vars {
-                        report.push_str(&format!("{}={}\n", show(k), show(v)));
-                    }
-                    report.push_str(&format!(
-                        "body_len={len}\nbody_sha256={}\n",
-                        hex::encode(sha)
-                    ));
-                    (report, "text/plain; charset=utf-8")
+                    (vars_report(vars, len, &sha), "text/plain; charset=utf-8")
                 };
-                let head = format!(
+                // Head and report in one STDOUT record.
+                let mut out = format!(
                     "Status: 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
                     report.len()
                 );
-                framed
-                    .feed(AppOutput::Stdout(id, Bytes::from(head)))
-                    .await?;
-                framed
-                    .feed(AppOutput::Stdout(id, Bytes::from(report)))
-                    .await?;
+                out.push_str(&report);
+                framed.feed(AppOutput::Stdout(id, Bytes::from(out))).await?;
                 framed.send(AppOutput::End(id, 0)).await?;
             }
             _ => {}
