@@ -1963,3 +1963,66 @@ fn uwsgi_subscription_packet() {
     assert_eq!(sub.number("weight"), Some(Ok(0)));
     assert_eq!(sub.number("modifier1"), Some(Ok(0)));
 }
+
+/// The same 2 MiB POST through the tokio codec (`ClientCodec`, as
+/// backend-client sends it) instead of the sans-IO connection.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_codec_post_2m() {
+    let _r = record("php-fpm", "POST 1-2 MiB");
+    let body = pattern(2 * MIB);
+    let mut params = php_params("echo.php", "POST", "via=codec");
+    params.push((
+        b"CONTENT_LENGTH".to_vec(),
+        body.len().to_string().into_bytes(),
+    ));
+    let pairs = params
+        .into_iter()
+        .map(|(k, v)| (bytes::Bytes::from(k), bytes::Bytes::from(v)))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reply = rt.block_on(async {
+        let s = tokio::net::TcpStream::connect(env("INTEROP_PHP_FPM"))
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            examples::fastcgi_request(s, pairs, &body),
+        )
+        .await
+        .expect("in time")
+        .expect("a valid reply")
+    });
+    let e = PhpEcho::from_reply(&FcgiReply {
+        stdout: reply.stdout,
+        stderr: reply.stderr,
+        app_status: reply.app_status,
+        protocol_status: 0,
+    });
+    e.expect("QUERY_STRING", "via=codec");
+    assert_eq!(
+        (e.body_len, e.body_sha256),
+        (body.len() as u64, sha_hex(&body))
+    );
+}
+
+/// One pair of 65 528, 65 529 and 65 535 encoded bytes: PHP-FPM parses
+/// each PARAMS record alone, so the pair must arrive whole in one record
+/// (unpadded above 65 528).
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn php_fpm_pair_of_65535_bytes() {
+    let _r = record("php-fpm", "vars at/over 64 KiB");
+    for pair in [65_528usize, 65_529, 65_535] {
+        let mut s = tcp("INTEROP_PHP_FPM");
+        let mut c = Connection::new();
+        let mut params = php_params("echo.php", "GET", "");
+        // 1 + 4 length bytes, 8 name bytes, the value
+        params.push((b"HTTP_X_E".to_vec(), vec![b'h'; pair - 13]));
+        let e = PhpEcho::from_reply(&fcgi_request(&mut s, &mut c, 1, false, &params, b""));
+        e.expect("HTTP_X_E", &"h".repeat(pair - 13));
+    }
+}
