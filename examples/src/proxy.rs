@@ -365,6 +365,15 @@ where
         .freeze();
     let mut headers = cgi.head.headers;
     strip_hop_by_hop(&mut headers);
+    let mut status = cgi.head.status;
+    if let wsgi_environ::ResponseKind::LocalRedirect { location } = cgi.kind {
+        // A local redirect (`Location: /path` alone) is never followed here:
+        // the client is sent there instead.
+        if let Ok(v) = HeaderValue::from_bytes(&location) {
+            headers.insert(http::header::LOCATION, v);
+            status = StatusCode::FOUND;
+        }
+    }
     let state = (reader, (!rest.is_empty()).then_some(rest), guard, note);
     let frames = futures_util::stream::unfold(Some(state), |state| async move {
         let (mut reader, first, guard, note) = state?;
@@ -394,7 +403,7 @@ where
         }
     });
     let mut resp = Response::new(StreamBody::new(frames).boxed_unsync());
-    *resp.status_mut() = cgi.head.status;
+    *resp.status_mut() = status;
     *resp.headers_mut() = headers;
     Ok(resp)
 }

@@ -435,3 +435,24 @@ fn head_request_has_no_body_and_keep_alive_serves_the_next_request() {
         );
     }
 }
+
+#[test]
+fn fastcgi_local_redirect_becomes_a_302_for_the_client() {
+    // STDOUT "Location: /elsewhere\r\n\r\n", then END_REQUEST.
+    let b = fake_backend(Some(
+        b"\x01\x06\x00\x01\x00\x18\x00\x00Location: /elsewhere\r\n\r\n\
+          \x01\x03\x00\x01\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    ));
+    let (_g, gw) = gateway(&["--backend", &format!("fcgi://{b}")]);
+    let r = http(
+        &gw,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(r.status, 302, "{}", r.headers);
+    assert!(
+        r.headers.contains("location: /elsewhere\r\n"),
+        "{}",
+        r.headers
+    );
+}
