@@ -192,6 +192,10 @@ run_wrk() {
     local args=(-t1 "-c$conns" "-d${SECONDS_PER}s" --latency --timeout 10s)
     [ -n "$lua" ] && args+=(-s "$lua")
     local back=${BACK_OF[${row#*:}]} front=${FRONT_OF[$row]} b0 f0
+    # nginx's idle kept FastCGI connections pin libfcgi / PHP-FPM processes
+    # until its upstream keepalive_timeout (1 s) closes them.
+    if [ "$front" != nginx ] && [ "${LAST_FRONT:-}" = nginx ]; then sleep 1.5; fi
+    LAST_FRONT=$front
     b0=$(cpu_ns "$back"); f0=$(cpu_ns "$front")
     out=$(taskset -c "$LOAD_CPU" wrk "${args[@]}" "${URL_OF[$row]}" 2>&1) || die "wrk failed on $row: $out"
     line=$(awk '
