@@ -419,6 +419,8 @@ pub struct GatewayConfig {
     pub script_filename: Option<String>,
     /// Appended to a FastCGI script name ending in `/` (nginx `fastcgi_index`).
     pub index: String,
+    /// `SERVER_NAME` (nginx `server_name`); `None`: the request's host.
+    pub server_name: Option<String>,
     /// Time allowed for connecting and receiving the response head (504 after).
     pub timeout: Duration,
     /// Largest request body without `Content-Length` (chunked) buffered to
@@ -435,6 +437,7 @@ impl GatewayConfig {
             document_root: None,
             script_filename: None,
             index: "index.php".into(),
+            server_name: None,
             timeout: Duration::from_secs(60),
             max_chunked_body: 16 * 1024 * 1024,
         }
@@ -510,6 +513,7 @@ impl Gateway {
             remote,
             local,
             document_root: c.document_root.clone().unwrap_or_default().into_bytes(),
+            server_name: c.server_name.clone().unwrap_or_default().into_bytes(),
             server_software: b"gateway".to_vec(),
             body_len,
             ..Connection::default()

@@ -17,6 +17,7 @@ usage: gateway [--listen ADDR] --backend URL [OPTIONS]
   --document-root DIR      DOCUMENT_ROOT, and the base of SCRIPT_FILENAME
   --script-filename PATH   fixed SCRIPT_FILENAME (FastCGI)
   --index NAME             appended to a script name ending in / (default index.php)
+  --server-name NAME       SERVER_NAME (default: the request's host)
   --timeout SECS           connect + response head deadline, 504 after (default 60)
   -h, --help               this text
 
@@ -31,6 +32,7 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
     let mut listen = "127.0.0.1:8080".to_owned();
     let mut backend = None;
     let (mut root, mut script, mut index, mut timeout) = (None, None, None, None);
+    let mut server_name = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |n: &str| args.next().ok_or_else(|| format!("{n} needs a value"));
@@ -44,6 +46,7 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
             "--document-root" => root = Some(val("--document-root")?),
             "--script-filename" => script = Some(val("--script-filename")?),
             "--index" => index = Some(val("--index")?),
+            "--server-name" => server_name = Some(val("--server-name")?),
             "--timeout" => {
                 timeout = Some(
                     val("--timeout")?
@@ -58,6 +61,7 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
     let mut c = GatewayConfig::new(backend);
     c.document_root = root;
     c.script_filename = script;
+    c.server_name = server_name;
     if let Some(i) = index {
         c.index = i;
     }
