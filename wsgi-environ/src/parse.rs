@@ -8,12 +8,36 @@
 //! never lets `HTTP_PROXY` become a `Proxy` header.
 
 use core::net::IpAddr;
+use std::borrow::Cow;
 
 use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
 
 use crate::environ::{Environ, parse_decimal};
 use crate::error::ParseError;
 use crate::path::{PathError, encode_path};
+
+/// The origin form of an absolute-form `REQUEST_URI` (`http://h/p?q` →
+/// `/p?q`, `http://h?q` → `/?q`): the uWSGI router and Apache forward an
+/// absolute-form target as the client sent it. Other targets unchanged.
+fn origin_form(u: &[u8]) -> Cow<'_, [u8]> {
+    let rest = [&b"http://"[..], b"https://"]
+        .into_iter()
+        .find_map(|scheme| {
+            u.get(..scheme.len())
+                .filter(|p| p.eq_ignore_ascii_case(scheme))
+                .and_then(|_| u.get(scheme.len()..))
+        });
+    let Some(rest) = rest else {
+        return Cow::Borrowed(u);
+    };
+    match rest.iter().position(|&b| b == b'/' || b == b'?') {
+        Some(i) => match rest.get(i..).unwrap_or_default() {
+            tail @ [b'/', ..] => Cow::Borrowed(tail),
+            query => Cow::Owned([&b"/"[..], query].concat()),
+        },
+        None => Cow::Borrowed(b"/"),
+    }
+}
 
 /// `REQUEST_URI` as a path-and-query for [`Uri`]: the bytes front servers
 /// pass through raw but `http` refuses are percent-encoded — `"`, `<`, `>`
@@ -193,8 +217,8 @@ where
         }
     };
     // Path and query.
-    let pq: Vec<u8> = match env.request_uri() {
-        Some(u) if opts.prefer_request_uri && u.first() == Some(&b'/') => request_target(u),
+    let pq: Vec<u8> = match env.request_uri().map(origin_form) {
+        Some(u) if opts.prefer_request_uri && u.first() == Some(&b'/') => request_target(&u),
         _ => {
             let mut p = encode_path(&[&script_name[..], &path_info[..]].concat()).into_bytes();
             if p.is_empty() {

@@ -51,3 +51,43 @@ fn controls_still_fail() {
         wsgi_environ::ParseError::InvalidUri
     );
 }
+
+/// The uWSGI router passes an absolute-form target through untouched, in
+/// `REQUEST_URI` and (worse) `PATH_INFO`; Apache keeps it in `REQUEST_URI`.
+/// The request used to fail with `InvalidUri` behind the router.
+#[test]
+fn absolute_form_request_uri_is_reduced_to_origin_form() {
+    let env = |ru: &'static [u8], pi: &'static [u8]| -> Vec<(&'static [u8], &'static [u8])> {
+        vec![
+            (b"REQUEST_METHOD", b"GET"),
+            (b"HTTP_HOST", b"example.test"),
+            (b"SCRIPT_NAME", b""),
+            (b"PATH_INFO", pi),
+            (b"QUERY_STRING", b"a=1"),
+            (b"REQUEST_URI", ru),
+        ]
+    };
+    let uri = |ru, pi| {
+        let (req, _) = environ_to_request(env(ru, pi), &ParseOptions::default()).unwrap();
+        req.uri().to_string()
+    };
+    // uWSGI router: both vars absolute
+    assert_eq!(
+        uri(
+            b"http://other.test/path/x%2Fy?a=1",
+            b"http://other.test/path/x/y"
+        ),
+        "http://example.test/path/x%2Fy?a=1"
+    );
+    assert_eq!(
+        uri(b"HTTPS://other.test:8443/p", b"https://other.test:8443/p"),
+        "http://example.test/p"
+    );
+    assert_eq!(
+        uri(b"http://other.test?a=1", b""),
+        "http://example.test/?a=1"
+    );
+    assert_eq!(uri(b"http://other.test", b""), "http://example.test/");
+    // not a URI scheme we reduce: the PATH_INFO fallback, as before
+    assert_eq!(uri(b"ftp://x/y", b"/y"), "http://example.test/y?a=1");
+}
