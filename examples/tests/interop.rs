@@ -883,6 +883,20 @@ fn tower_odd_target(f: &TowerFront) {
     }
 }
 
+/// An absolute-form request target: nginx reduces it, the uWSGI router
+/// passes it on as sent (in `REQUEST_URI` and `PATH_INFO`); either way the
+/// route is found.
+fn tower_absolute_form(f: &TowerFront) {
+    let _r = record(f.peer, "absolute-form target");
+    let r = http(
+        &env(f.addr),
+        b"GET http://other.test/status/404?a=1 HTTP/1.1\r\nHost: example.test\r\n\
+          Connection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 404, "{:?} {}", r.headers_text(), esc(&r.body));
+    assert_eq!(esc(r.one("x-status-code")), "404");
+}
+
 #[test]
 #[ignore = "needs real peers: run scripts/interop.sh"]
 fn tower_nginx_uwsgi() {
@@ -892,6 +906,7 @@ fn tower_nginx_uwsgi() {
     tower_stream(f);
     tower_echo(f);
     tower_odd_target(f);
+    tower_absolute_form(f);
 }
 
 #[test]
@@ -903,6 +918,7 @@ fn tower_nginx_fastcgi() {
     tower_stream(f);
     tower_echo(f);
     tower_odd_target(f);
+    tower_absolute_form(f);
 }
 
 #[test]
@@ -914,6 +930,7 @@ fn tower_uwsgi_router() {
     tower_stream(f);
     tower_echo(f);
     tower_odd_target(f);
+    tower_absolute_form(f);
 }
 
 // ---------------------------------------------------------------------------
