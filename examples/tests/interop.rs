@@ -2043,3 +2043,28 @@ fn php_fpm_pair_of_65535_bytes() {
         e.expect("HTTP_X_E", &"h".repeat(pair - 13));
     }
 }
+
+/// uWSGI's own ping client (`uwsgi --ping`) against our uwsgi server: it
+/// exits 0 only on a pong.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_ping_client_to_ours() {
+    let _r = record("uwsgi --ping client", "ping, GET_VALUES, subscription");
+    let out = std::process::Command::new("uwsgi")
+        .args(["--plugin", "ping", "--ping", &env("INTEROP_OURS_UWSGI")])
+        .output()
+        .expect("uwsgi runs");
+    assert!(
+        out.status.success(),
+        "{} {}",
+        esc(&out.stdout),
+        esc(&out.stderr)
+    );
+    // a dead address (nothing listens on port 1) makes it fail, so success
+    // above means a pong
+    let dead = std::process::Command::new("uwsgi")
+        .args(["--plugin", "ping", "--ping", "127.0.0.1:1"])
+        .output()
+        .expect("uwsgi runs");
+    assert!(!dead.status.success());
+}
