@@ -18,8 +18,8 @@ use std::time::Duration;
 use fastcgi_proto::Role;
 use fastcgi_proto::client::{Connection, Event};
 use support::{
-    Dump, HttpReply, MISSING_BODY, Proto, TestServer, env, esc, http, latin1, pattern, record,
-    sha_hex, stream_body,
+    Dump, HttpReply, MISSING_BODY, Proto, STDERR_LINE, TestServer, env, esc, http, latin1, pattern,
+    record, sha_hex, stream_body,
 };
 use wsgi_environ::response::{ResponseOptions, parse_cgi_response};
 
@@ -707,6 +707,55 @@ fn concurrent_fronts() {
     front_concurrent(&ROUTER, "/c");
     for f in [&APACHE_UWSGI, &APACHE_FCGI, &LIGHTTPD_UWSGI, &LIGHTTPD_FCGI] {
         front_concurrent(f, "/c");
+    }
+}
+
+/// FCGI_STDERR from our responder: the front-end logs it and the response
+/// still arrives intact.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn fastcgi_stderr_logged_by_fronts() {
+    let fronts = [
+        (
+            "nginx-fastcgi",
+            "INTEROP_NGINX_FCGI_TEST",
+            "",
+            "ngx-f-test/nginx-f/nginx-fcgi-error.log",
+        ),
+        (
+            "apache-fcgi",
+            "INTEROP_APACHE_TEST",
+            "/fcgi",
+            "apache-test/apache/error.log",
+        ),
+        (
+            "lighttpd-fastcgi",
+            "INTEROP_LIGHTTPD_TEST",
+            "/fcgi",
+            "lighttpd-test/lighttpd/error.log",
+        ),
+    ];
+    for (peer, addr, prefix, log) in fronts {
+        let _r = record(peer, "stderr, errors");
+        let server = TestServer::start(Proto::Fastcgi);
+        let raw = format!(
+            "GET {prefix}/stderr HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n"
+        );
+        let r = http(&env(addr), raw.as_bytes());
+        assert_eq!(r.status, 200, "{:?}", r.headers_text());
+        assert_eq!(r.body, b"ok\n");
+        assert!(server.seen.lock().unwrap().errors.is_empty());
+        let path = format!("{}/{log}", env("INTEROP_RUN_DIR"));
+        let mut logged = false;
+        for _ in 0..20 {
+            let text = std::fs::read(&path).unwrap_or_default();
+            if text.windows(STDERR_LINE.len()).any(|w| w == STDERR_LINE) {
+                logged = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(logged, "{peer} did not log our stderr in {path}");
     }
 }
 

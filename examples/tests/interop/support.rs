@@ -308,6 +308,9 @@ pub(crate) fn stream_body() -> Vec<u8> {
     (0..STREAM_CHUNKS).flat_map(stream_chunk).collect()
 }
 
+/// What the FastCGI test server writes to FCGI_STDERR for `/stderr`.
+pub(crate) const STDERR_LINE: &[u8] = b"interop stderr line 7f3a";
+
 /// The body of the 404 response.
 pub(crate) const MISSING_BODY: &[u8] = b"not found\n";
 
@@ -371,11 +374,11 @@ impl TestServer {
     }
 }
 
-/// The route of a request target: `/stream` or `/missing` when its path
+/// The route of a request target: `/stream`, `/missing` or `/stderr` when its path
 /// ends so (front-ends mount the server under a prefix), else the path.
 fn route(request_uri: &[u8]) -> &[u8] {
     let path = request_uri.split(|&b| b == b'?').next().unwrap_or_default();
-    [&b"/stream"[..], b"/missing"]
+    [&b"/stream"[..], b"/missing", b"/stderr"]
         .into_iter()
         .find(|r| path.ends_with(r))
         .unwrap_or(path)
@@ -498,6 +501,16 @@ async fn fastcgi_conn(conn: tokio::net::TcpStream, n: usize, seen: &Shared) -> R
                             framed.send(out(stream_chunk(i))).await.map_err(e)?;
                             tokio::time::sleep(Duration::from_millis(5)).await;
                         }
+                    }
+                    b"/stderr" => {
+                        framed
+                            .send(AppOutput::Stderr(id, Bytes::from_static(STDERR_LINE)))
+                            .await
+                            .map_err(e)?;
+                        framed
+                            .send(out(b"Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n".to_vec()))
+                            .await
+                            .map_err(e)?;
                     }
                     b"/missing" => {
                         let mut b = format!(
