@@ -1,5 +1,17 @@
-//! Shared code of the example programs: a uwsgi "environ dump" backend and
-//! a uwsgi client, both on the `uwsgi-proto` codecs, plus a hex dump.
+//! Shared code of the example programs, usable on its own:
+//!
+//! - [`net`]: backend URLs (`uwsgi://`, `fcgi://`, `…+unix://`), one stream
+//!   and listener type for TCP and unix sockets, an idle deadline (the
+//!   slowloris defence), a connection tracker and the shutdown signal.
+//! - [`proxy`]: one uwsgi / FastCGI exchange with bodies streamed both ways
+//!   ([`proxy::exchange`]), and the HTTP → backend [`proxy::Gateway`].
+//! - [`tower`]: any `tower::Service` (an axum `Router`) served over uwsgi
+//!   or FastCGI.
+//! - [`fcgi`]: an application-side FastCGI codec that answers management
+//!   records as they arrive.
+//! - the environ-dump backend ([`serve_uwsgi_dump`], [`serve_fastcgi_dump`]),
+//!   simple one-request clients ([`uwsgi_request`], [`fastcgi_request`]),
+//!   reports and a hex dump.
 #![forbid(unsafe_code)]
 
 pub mod fcgi;
