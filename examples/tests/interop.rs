@@ -2117,3 +2117,26 @@ fn uwsgi_ping_client_to_ours() {
         .expect("uwsgi runs");
     assert!(!dead.status.success());
 }
+
+/// A uwsgi signal packet (modifier1 110) for a signal no handler is
+/// registered for: uWSGI answers with a generic response (modifier1 255,
+/// no payload, result 1 in modifier2), which our parsers read.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn uwsgi_server_signal() {
+    let _r = record("uwsgi-server", "ping, GET_VALUES, subscription");
+    let mut s = tcp("INTEROP_UWSGI_SERVER");
+    s.write_all(&uwsgi_proto::special::signal(1)).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let (packet, used) = uwsgi_proto::Packet::parse(&buf, &uwsgi_proto::Limits::default())
+        .unwrap()
+        .complete()
+        .expect("a whole reply packet");
+    assert_eq!(used, buf.len());
+    assert!(packet.payload().is_empty());
+    assert_eq!(
+        uwsgi_proto::special::GenericResponse::from_packet(&packet),
+        Some(uwsgi_proto::special::GenericResponse { result: 1 })
+    );
+}
