@@ -27,7 +27,8 @@ bash scripts/install-peers.sh
 echo "== interop: build"
 cargo build -p examples --bins --locked
 cargo test -p examples --test interop --locked --no-run
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+BIN="$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug"
 for b in environ-dump gateway tower-serve; do
     [ -x "$BIN/$b" ] || die "example binary $BIN/$b was not built"
 done
