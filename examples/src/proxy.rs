@@ -193,7 +193,16 @@ where
         Some(Ok(ResponsePart::Head(h))) => h,
         Some(Ok(_)) => return Err(ExchangeError::Protocol("no response head".into())),
         Some(Err(uwsgi_proto::codec::CodecError::Io(e))) => return Err(ExchangeError::Io(e)),
-        Some(Err(e)) => return Err(ExchangeError::Protocol(e.to_string())),
+        Some(Err(e)) => {
+            let msg = e.to_string();
+            // Head errors are about the bytes from offset 0 on.
+            let msg = if msg.contains("offset") {
+                msg
+            } else {
+                format!("{msg} (response head at offset 0)")
+            };
+            return Err(ExchangeError::Protocol(msg));
+        }
         None => {
             return Err(ExchangeError::Protocol(
                 "connection closed at offset 0 before a response head".into(),

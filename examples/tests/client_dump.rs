@@ -269,6 +269,16 @@ fn malformed_replies_are_one_line_with_the_offset_and_exit_3() {
             "backend-client: {a}: malformed reply body: stream ended inside the body at offset 42\n"
         )
     );
+    let a = fake(b"HTTP/1.1 2x0 OK\r\n\r\n");
+    let (code, _, err) = client(&[&format!("uwsgi://{a}/")]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        err,
+        format!(
+            "backend-client: {a}: malformed reply: invalid response head: malformed syntax \
+             (response head at offset 0)\n"
+        )
+    );
     // A FastCGI record with version 2 at offset 13.
     let a = fake(b"\x01\x06\x00\x01\x00\x05\x00\x00Statu\x02\x06\x00\x01\x00\x00\x00\x00");
     let (code, _, err) = client(&[&format!("fcgi://{a}/")]);
