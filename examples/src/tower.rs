@@ -193,6 +193,9 @@ where
     let mut call = std::pin::pin!(call);
     let mut pending: Option<Result<Bytes, BoxError>> = None;
     let mut body: Option<Body> = None;
+    // A body of known size goes out in as few writes as possible; a
+    // streamed one is flushed frame by frame.
+    let mut flush_each = true;
     let (mut in_done, mut out_done) = (false, false);
     while !(in_done && out_done) {
         let mut close_tx = false;
@@ -201,20 +204,32 @@ where
                 let (head, b) = split_response(resp);
                 let mut buf = BytesMut::with_capacity(head.http1_encoded_len());
                 head.encode_http1(&mut buf)?;
-                framed.send(ResponsePart::Body(buf.freeze())).await?;
+                flush_each = hyper::body::Body::size_hint(&b).exact().is_none();
+                if flush_each {
+                    framed.send(ResponsePart::Body(buf.freeze())).await?;
+                } else {
+                    framed.feed(ResponsePart::Body(buf.freeze())).await?;
+                }
                 body = Some(b);
             }
             frame = next_frame(&mut body), if body.is_some() => match frame {
                 Some(frame) => {
                     if let Ok(data) = frame?.into_data() {
                         if !data.is_empty() {
-                            framed.send(ResponsePart::Body(data)).await?;
+                            if flush_each {
+                                framed.send(ResponsePart::Body(data)).await?;
+                            } else {
+                                framed.feed(ResponsePart::Body(data)).await?;
+                            }
                         }
                     }
                 }
                 None => {
                     body = None;
                     out_done = true;
+                    // The whole answer leaves now, even if the request body
+                    // is still arriving.
+                    framed.flush().await?;
                 }
             },
             permit = reserve(&tx), if pending.is_some() => match (permit, pending.take()) {
@@ -317,6 +332,7 @@ where
         let mut call = std::pin::pin!(call);
         let mut pending: Option<Result<Bytes, BoxError>> = None;
         let mut body: Option<Body> = None;
+        let mut flush_each = true;
         let (mut in_done, mut out_done) = (false, false);
         let ended = loop {
             if in_done && out_done {
@@ -328,20 +344,32 @@ where
                     let (head, b) = split_response(resp);
                     let mut buf = BytesMut::with_capacity(head.cgi_encoded_len());
                     head.encode_cgi(&mut buf)?;
-                    framed.send(AppOutput::Stdout(id, buf.freeze())).await?;
+                    flush_each = hyper::body::Body::size_hint(&b).exact().is_none();
+                    if flush_each {
+                        framed.send(AppOutput::Stdout(id, buf.freeze())).await?;
+                    } else {
+                        framed.feed(AppOutput::Stdout(id, buf.freeze())).await?;
+                    }
                     body = Some(b);
                 }
                 frame = next_frame(&mut body), if body.is_some() => match frame {
                     Some(frame) => {
                         if let Ok(data) = frame?.into_data() {
                             if !data.is_empty() {
-                                framed.send(AppOutput::Stdout(id, data)).await?;
+                                if flush_each {
+                                    framed.send(AppOutput::Stdout(id, data)).await?;
+                                } else {
+                                    framed.feed(AppOutput::Stdout(id, data)).await?;
+                                }
                             }
                         }
                     }
                     None => {
                         body = None;
                         out_done = true;
+                        if !in_done {
+                            SinkExt::<AppOutput>::flush(&mut framed).await?;
+                        }
                     }
                 },
                 permit = reserve(&tx), if pending.is_some() => match (permit, pending.take()) {
