@@ -1,6 +1,7 @@
 //! Application side: a sans-IO connection from a web server.
 //!
-//! Feed received bytes with [`Connection::handle_bytes`], take events with
+//! Feed received bytes with [`Connection::handle_bytes`] (or, without
+//! copying them, [`Connection::handle_buf`]), take events with
 //! [`Connection::poll_event`], answer with [`Connection::stdout`],
 //! [`Connection::stderr`] and [`Connection::end_request`], and send what
 //! [`Connection::poll_transmit`] returns. No sockets, no clock.
@@ -268,6 +269,53 @@ impl Connection {
             src = b;
             taken += n;
         }
+    }
+
+    /// Feeds received bytes held in a `BytesMut`, taking complete records
+    /// over without copying them (the STDIN / DATA events are slices of
+    /// `src`'s memory). On return `src` holds what was not taken: an
+    /// incomplete record, to be completed by appending more bytes to `src`,
+    /// or more under back-pressure (poll events, then call again), or
+    /// everything once the connection is closed. Bytes fed before through
+    /// [`handle_bytes`](Self::handle_bytes) are completed first. After a
+    /// returned error the connection must be closed.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use fastcgi_proto::server::{Config, Connection, Event};
+    /// let mut wire = BytesMut::from(
+    ///     &b"\x01\x01\x00\x01\x00\x08\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+    ///        \x01\x04\x00\x01\x00\x00\x00\x00\
+    ///        \x01\x05\x00\x01\x00\x02\x00\x00hi\x01\x05"[..],
+    /// );
+    /// let mut conn = Connection::new(Config::default());
+    /// conn.handle_buf(&mut wire)?;
+    /// assert_eq!(&wire[..], b"\x01\x05"); // the start of the next record stays
+    /// let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+    /// assert!(matches!(&events[2], Event::Stdin { id: 1, data } if data == "hi"));
+    /// # Ok::<(), fastcgi_proto::server::ServerError>(())
+    /// ```
+    pub fn handle_buf(&mut self, src: &mut BytesMut) -> Result<(), ServerError> {
+        if !self.inbuf.is_empty() {
+            let n = self.handle_bytes(src)?;
+            let _ = src.split_to(n);
+            if !self.inbuf.is_empty() {
+                return Ok(());
+            }
+        }
+        while !self.closed && self.buffered < self.config.max_buffered {
+            let (header, content_len, used) = match Record::parse(src, self.offset)? {
+                Status::Complete((r, used)) => (r.header, r.content.len(), used),
+                Status::Incomplete { .. } => return Ok(()),
+            };
+            let content = src
+                .split_to(used)
+                .freeze()
+                .slice(HEADER_LEN..HEADER_LEN + content_len);
+            self.offset += used;
+            self.record(header.record_type, header.request_id, content)?;
+        }
+        Ok(())
     }
 
     fn process(&mut self) -> Result<(), ServerError> {
