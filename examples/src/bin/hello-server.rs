@@ -225,10 +225,11 @@ async fn serve_fastcgi<S: Stream>(mut s: S, stdout: &'static [u8]) -> io::Result
         if n == 0 {
             return Ok(());
         }
-        let mut input = &buf[..];
-        while !input.is_empty() {
-            let took = conn.handle_bytes(input).map_err(invalid)?;
-            input = input.get(took..).unwrap_or_default();
+        loop {
+            // Complete records are taken over without a copy; an incomplete
+            // one stays at the end of `buf` for the next read to complete.
+            let before = buf.len();
+            conn.handle_buf(&mut buf).map_err(invalid)?;
             let mut events = 0;
             while let Some(ev) = conn.poll_event() {
                 events += 1;
@@ -246,12 +247,15 @@ async fn serve_fastcgi<S: Stream>(mut s: S, stdout: &'static [u8]) -> io::Result
             if conn.is_closed() {
                 return linger(s, buf).await;
             }
-            if took == 0 && events == 0 {
-                return Err(io::Error::other("FastCGI connection made no progress"));
+            if buf.len() == before && events == 0 {
+                break;
             }
         }
-        // All input was taken over by the connection: reuse the whole buffer.
-        buf.clear();
+        if buf.capacity() - buf.len() < READ_BUF / 4 {
+            // The records handed out are dropped by now, so this takes the
+            // same memory back (moving the incomplete tail to its start).
+            buf.reserve(READ_BUF);
+        }
         n = s.read_buf(&mut buf).await?;
     }
 }
