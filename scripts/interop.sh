@@ -153,7 +153,10 @@ export INTEROP_UWSGI_STATIC="127.0.0.1:$UWSGI_STATIC" INTEROP_SUBSCRIBE_UDP="127
 
 echo "== interop: tests"
 set +e
-cargo test -p examples --test interop --locked -- --ignored --test-threads=2
+# INTEROP_FILTER (unset in CI) passes a test-name filter and flags to the
+# test binary while working on one scenario, e.g. "php_fpm --nocapture".
+# shellcheck disable=SC2086
+cargo test -p examples --test interop --locked -- --ignored --test-threads=2 ${INTEROP_FILTER:-}
 rc=$?
 set -e
 

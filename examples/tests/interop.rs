@@ -2140,3 +2140,116 @@ fn uwsgi_server_signal() {
         Some(uwsgi_proto::special::GenericResponse { result: 1 })
     );
 }
+
+/// More request shapes through both: odd targets (dot segments, `//`,
+/// `%2F`, `;params`, absolute form) and header policies where the gateway
+/// deliberately differs from nginx, each difference stated exactly.
+#[test]
+#[ignore = "needs real peers: run scripts/interop.sh"]
+fn gateway_policies() {
+    use Want::{Absent, Is};
+    // (target, extra head lines, body, uwsgi-only differences, FastCGI-only differences)
+    type Case = (
+        &'static str,
+        &'static [u8],
+        &'static [u8],
+        &'static [Known],
+        &'static [Known],
+    );
+    let cases: &[Case] = &[
+        ("/a/../echo/./b//c", b"", b"", &[], &[]),
+        ("/echo/a%2Fb%20c;p=1?x=%2F&x=2", b"", b"", &[], &[]),
+        ("/echo/caf%C3%A9/%E9?q", b"", b"", &[], &[]),
+        // the absolute-form authority names the server for the gateway (and
+        // is its `$host`; nginx's fastcgi.conf passes the raw Host header)
+        (
+            "http://other.test/echo/abs?z=1",
+            b"",
+            b"",
+            &[("SERVER_NAME", Is("localhost"), Is("other.test"))],
+            &[
+                ("SERVER_NAME", Is("localhost"), Is("other.test")),
+                ("HTTP_HOST", Is("example.test"), Is("other.test")),
+            ],
+        ),
+        // fastcgi.conf (nginx) has no HTTP_HOST line; the gateway's
+        // fastcgi_params preset sends Debian's `$host` (lower case, no port)
+        (
+            "/echo/h",
+            b"Host: EXAMPLE.test:8080\r\n",
+            b"",
+            &[],
+            &[("HTTP_HOST", Is("EXAMPLE.test:8080"), Is("example.test"))],
+        ),
+        (
+            "/echo/h",
+            b"Host: [::1]:8080\r\n",
+            b"",
+            &[("SERVER_NAME", Is("localhost"), Is("[::1]"))],
+            &[
+                ("SERVER_NAME", Is("localhost"), Is("[::1]")),
+                ("HTTP_HOST", Is("[::1]:8080"), Is("[::1]")),
+            ],
+        ),
+        // httpoxy: nginx passes `Proxy` on as HTTP_PROXY, the gateway never
+        // (PHP drops HTTP_PROXY itself, so PHP-FPM sees neither)
+        (
+            "/echo/h",
+            b"Proxy: http://evil.test/\r\n",
+            b"",
+            &[("HTTP_PROXY", Is("http://evil.test/"), Absent)],
+            &[],
+        ),
+        // nginx de-chunks but still forwards the header; the gateway drops it
+        (
+            "/echo/h",
+            b"Transfer-Encoding: chunked\r\n",
+            b"3\r\nabc\r\n0\r\n\r\n",
+            &[("HTTP_TRANSFER_ENCODING", Is("chunked"), Absent)],
+            &[("HTTP_TRANSFER_ENCODING", Is("chunked"), Absent)],
+        ),
+        // nginx fills REMOTE_USER from an unchecked Basic header
+        (
+            "/echo/h",
+            b"Authorization: Basic Zm9vOmJhcg==\r\n",
+            b"",
+            &[],
+            &[("REMOTE_USER", Is("foo"), Is(""))],
+        ),
+        (
+            "/echo/h",
+            b"X-Empty:\r\nX-Tab: a\tb\r\nx-lower: v\r\nX-9: n\r\nX-Forwarded-For: 192.0.2.1\r\n\
+              Content-Type: text/plain; charset=utf-8\r\n",
+            b"",
+            &[],
+            &[],
+        ),
+    ];
+    for (ends, peer, script) in [
+        (GW_UWSGI, "gateway+uwsgi", None),
+        (GW_FCGI, "gateway+php-fpm", Some("/conf/echo.php")),
+    ] {
+        for &(target, head, body, u_known, f_known) in cases {
+            // PHP-FPM needs the script: its cases vary the query only
+            let target = match script {
+                None => target.to_owned(),
+                Some(s) if target.starts_with("http://") => format!("http://other.test{s}?z=1"),
+                Some(s) => format!("{s}?t={}", target.replace(['?', '&', '#'], "_")),
+            };
+            let host: &[u8] = if head.starts_with(b"Host:") {
+                b""
+            } else {
+                b"Host: example.test\r\n"
+            };
+            let method = if body.is_empty() { "GET" } else { "POST" };
+            let mut raw = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
+            raw.extend_from_slice(host);
+            raw.extend_from_slice(head);
+            raw.extend_from_slice(b"Connection: close\r\n\r\n");
+            raw.extend_from_slice(body);
+            let want: &[u8] = if body.is_empty() { b"" } else { b"abc" };
+            let k = known(ends, if script.is_some() { f_known } else { u_known });
+            gateway_vs_nginx(peer, "gateway = nginx", ends, &raw, &k, want);
+        }
+    }
+}
