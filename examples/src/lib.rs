@@ -135,6 +135,80 @@ pub async fn serve_uwsgi_dump_as<S>(stream: S, json: bool) -> Result<(), CodecEr
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let opts = DumpOptions {
+        json,
+        ..DumpOptions::default()
+    };
+    serve_uwsgi_dump_opts(stream, &opts).await
+}
+
+/// One answered request, as handed to [`DumpOptions::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumpLog<'a> {
+    /// `REQUEST_METHOD`.
+    pub method: &'a [u8],
+    /// `REQUEST_URI`, else `PATH_INFO`.
+    pub uri: &'a [u8],
+    /// Request body bytes received.
+    pub body_len: u64,
+}
+
+impl std::fmt::Display for DumpLog<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}, body {} bytes",
+            self.method.escape_ascii(),
+            self.uri.escape_ascii(),
+            self.body_len
+        )
+    }
+}
+
+/// Called once per answered request.
+pub type DumpLogger = std::sync::Arc<dyn Fn(&DumpLog<'_>) + Send + Sync>;
+
+/// How an environ-dump backend answers and logs.
+#[derive(Clone, Default)]
+pub struct DumpOptions {
+    /// Answer with [`environ_json`] instead of the text report.
+    pub json: bool,
+    /// FastCGI connection limits (and what GET_VALUES reports).
+    pub fastcgi: fastcgi_proto::server::Config,
+    /// Called once per answered request.
+    pub log: Option<DumpLogger>,
+}
+
+impl std::fmt::Debug for DumpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DumpOptions")
+            .field("json", &self.json)
+            .field("fastcgi", &self.fastcgi)
+            .field("log", &self.log.is_some())
+            .finish()
+    }
+}
+
+fn log_request<'a>(opts: &DumpOptions, get: impl Fn(&[u8]) -> Option<&'a [u8]>, body_len: u64) {
+    if let Some(log) = &opts.log {
+        let uri = get(b"REQUEST_URI")
+            .filter(|u| !u.is_empty())
+            .or_else(|| get(b"PATH_INFO"))
+            .unwrap_or_default();
+        log(&DumpLog {
+            method: get(b"REQUEST_METHOD").unwrap_or_default(),
+            uri,
+            body_len,
+        });
+    }
+}
+
+/// [`serve_uwsgi_dump`] with `opts`.
+pub async fn serve_uwsgi_dump_opts<S>(stream: S, opts: &DumpOptions) -> Result<(), CodecError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let json = opts.json;
     let mut framed = Framed::new(stream, ServerCodec::with_limits(Limits::default()));
     let mut head = None;
     let mut hasher = Sha256::new();
@@ -158,6 +232,7 @@ where
         }
     }
     let Some(head) = head else { return Ok(()) };
+    log_request(opts, |k| head.vars.get(k), body_len);
     let sha = hasher.finalize();
     let (report, ctype) = if json {
         (
@@ -291,19 +366,22 @@ pub async fn serve_fastcgi_dump_as<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    serve_fastcgi_dump_with(stream, json, fastcgi_proto::server::Config::default()).await
+    let opts = DumpOptions {
+        json,
+        ..DumpOptions::default()
+    };
+    serve_fastcgi_dump_opts(stream, &opts).await
 }
 
-/// [`serve_fastcgi_dump_as`] with a connection `config` (its limits, and the
-/// values GET_VALUES reports).
-pub async fn serve_fastcgi_dump_with<S>(
+/// [`serve_fastcgi_dump`] with `opts`.
+pub async fn serve_fastcgi_dump_opts<S>(
     stream: S,
-    json: bool,
-    config: fastcgi_proto::server::Config,
+    opts: &DumpOptions,
 ) -> Result<(), fastcgi_proto::codec::CodecError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let (json, config) = (opts.json, opts.fastcgi);
     use crate::fcgi::{AppConnCodec, AppItem};
     use fastcgi_proto::codec::AppOutput;
     use fastcgi_proto::server::Event;
@@ -339,6 +417,7 @@ where
                 let Some((params, hasher, len)) = reqs.remove(&id) else {
                     continue;
                 };
+                log_request(opts, |k| params.as_ref().and_then(|p| p.get(k)), len);
                 let sha = hasher.finalize();
                 let vars = params.iter().flat_map(|p| p.iter());
                 let (report, ctype) = if json {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use examples::net::{Deadline, Endpoint, Listener};
-use examples::{serve_fastcgi_dump_with, serve_uwsgi_dump_as};
+use examples::{DumpOptions, serve_fastcgi_dump_opts, serve_uwsgi_dump_opts};
 use tokio::sync::{Notify, Semaphore};
 
 const HELP: &str = "environ-dump: uwsgi and FastCGI backend answering with the decoded environ
@@ -28,7 +28,7 @@ usage: environ-dump [--uwsgi ADDR] [--uwsgi-unix PATH] [--fastcgi ADDR]
                         until one ends
   --max-requests N      exit after N connections have been served
   --exit-after SECS     exit (gracefully) after SECS
-  --quiet               no per-connection log lines (errors only)
+  --quiet               no per-request log lines (errors only)
   -h, --help            this text
 
 Each request is answered `200 OK` with every var in wire order (NAME=value
@@ -102,10 +102,9 @@ fn parse() -> Result<Option<Opts>, String> {
 
 /// What every connection task shares: read-mostly, counters are atomics.
 struct Shared {
-    json: bool,
+    dump: DumpOptions,
     quiet: bool,
     idle: Duration,
-    fcgi: fastcgi_proto::server::Config,
     served: AtomicU64,
     max_requests: Option<u64>,
     done: Notify,
@@ -130,22 +129,28 @@ async fn accept_loop(listener: Listener, fastcgi: bool, shared: Arc<Shared>) {
         let shared = shared.clone();
         tokio::spawn(async move {
             let stream = Deadline::new(stream, shared.idle);
+            let what = if fastcgi { "fastcgi" } else { "uwsgi" };
+            let label = move || {
+                let peer = peer.map_or_else(|| "unix".to_owned(), |p| p.to_string());
+                format!("{what} {peer}")
+            };
+            let mut opts = shared.dump.clone();
+            if !shared.quiet {
+                let label = label();
+                opts.log = Some(Arc::new(move |l| eprintln!("environ-dump: {label}: {l}")));
+            }
             let r = if fastcgi {
-                serve_fastcgi_dump_with(stream, shared.json, shared.fcgi)
+                serve_fastcgi_dump_opts(stream, &opts)
                     .await
                     .map_err(|e| e.to_string())
             } else {
-                serve_uwsgi_dump_as(stream, shared.json)
+                serve_uwsgi_dump_opts(stream, &opts)
                     .await
                     .map_err(|e| e.to_string())
             };
             drop(permit);
-            let what = if fastcgi { "fastcgi" } else { "uwsgi" };
-            let peer = peer.map_or_else(|| "unix".to_owned(), |p| p.to_string());
-            match r {
-                Ok(()) if shared.quiet => {}
-                Ok(()) => eprintln!("environ-dump: served {what} {peer}"),
-                Err(e) => eprintln!("environ-dump: {what} {peer}: {e}"),
+            if let Err(e) = r {
+                eprintln!("environ-dump: {}: {e}", label());
             }
             let n = shared.served.fetch_add(1, Ordering::Relaxed) + 1;
             if shared.max_requests.is_some_and(|m| n >= m) {
@@ -158,13 +163,16 @@ async fn accept_loop(listener: Listener, fastcgi: bool, shared: Arc<Shared>) {
 async fn run(o: Opts) -> Result<(), String> {
     let interrupted = examples::net::shutdown_signal().map_err(|e| format!("signals: {e}"))?;
     let shared = Arc::new(Shared {
-        json: o.json,
+        dump: DumpOptions {
+            json: o.json,
+            fastcgi: fastcgi_proto::server::Config {
+                max_conns: o.max_conns,
+                ..Default::default()
+            },
+            log: None,
+        },
         quiet: o.quiet,
         idle: Duration::from_secs(o.idle),
-        fcgi: fastcgi_proto::server::Config {
-            max_conns: o.max_conns,
-            ..Default::default()
-        },
         served: AtomicU64::new(0),
         max_requests: o.max_requests,
         done: Notify::new(),
