@@ -634,7 +634,7 @@ impl Gateway {
     /// Accepts HTTP/1.1 connections on `listener` until `shutdown`
     /// completes, then stops accepting, lets requests in progress finish
     /// (idle keep-alive connections are closed) and returns, waiting at most
-    /// `grace`. A client has 30 s to send a request head.
+    /// 5 s. A client has 30 s to send a request head.
     pub async fn serve_until(
         self,
         listener: TcpListener,
