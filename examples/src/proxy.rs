@@ -85,6 +85,20 @@ pub struct ExchangeOptions {
     pub head_request: bool,
     /// Where FastCGI stderr and END_REQUEST go.
     pub notes: Option<NoteSink>,
+    /// Longest wait for the next piece of the response body (nginx
+    /// `uwsgi_read_timeout` / `fastcgi_read_timeout`); the body fails after
+    /// it. `None`: no limit.
+    pub read_timeout: Option<Duration>,
+}
+
+/// `fut`, failing with a timeout error after `limit`.
+async fn within<T>(limit: Option<Duration>, fut: impl Future<Output = T>) -> Result<T, BoxError> {
+    match limit {
+        None => Ok(fut.await),
+        Some(d) => tokio::time::timeout(d, fut)
+            .await
+            .map_err(|_| BoxError::from(format!("no response data within {}s", d.as_secs_f64()))),
+    }
 }
 
 impl fmt::Debug for ExchangeOptions {
@@ -92,6 +106,7 @@ impl fmt::Debug for ExchangeOptions {
         f.debug_struct("ExchangeOptions")
             .field("head_request", &self.head_request)
             .field("notes", &self.notes.is_some())
+            .field("read_timeout", &self.read_timeout)
             .finish()
     }
 }
@@ -213,10 +228,15 @@ where
         .map_err(|_| ExchangeError::Protocol(format!("status {} out of range", head.status)))?;
     let mut headers = header_map(&head.headers);
     strip_hop_by_hop(&mut headers);
-    let frames = futures_util::stream::unfold(Some((input, guard)), |state| async move {
+    let limit = opts.read_timeout;
+    let frames = futures_util::stream::unfold(Some((input, guard)), move |state| async move {
         let (mut input, guard) = state?;
         loop {
-            return match input.next().await {
+            let next = match within(limit, input.next()).await {
+                Ok(next) => next,
+                Err(e) => return Some((Err(e), None)),
+            };
+            return match next {
                 Some(Ok(ResponsePart::Body(b))) => Some((Ok(Frame::data(b)), Some((input, guard)))),
                 Some(Ok(ResponsePart::End)) | None => None,
                 Some(Ok(_)) => continue,
@@ -384,13 +404,18 @@ where
         }
     }
     let state = (reader, (!rest.is_empty()).then_some(rest), guard, note);
-    let frames = futures_util::stream::unfold(Some(state), |state| async move {
+    let limit = opts.read_timeout;
+    let frames = futures_util::stream::unfold(Some(state), move |state| async move {
         let (mut reader, first, guard, note) = state?;
         if let Some(b) = first {
             return Some((Ok(Frame::data(b)), Some((reader, None, guard, note))));
         }
         loop {
-            return match reader.next().await {
+            let next = match within(limit, reader.next()).await {
+                Ok(next) => next,
+                Err(e) => return Some((Err(e), None)),
+            };
+            return match next {
                 Ok(Some(Event::Stdout { data, .. })) => {
                     Some((Ok(Frame::data(data)), Some((reader, None, guard, note))))
                 }
@@ -430,7 +455,9 @@ pub struct GatewayConfig {
     pub index: String,
     /// `SERVER_NAME` (nginx `server_name`); `None`: the request's host.
     pub server_name: Option<String>,
-    /// Time allowed for connecting and receiving the response head (504 after).
+    /// Time allowed for connecting and receiving the response head (504
+    /// after), and between two pieces of the response body (the response is
+    /// cut off after).
     pub timeout: Duration,
     /// Largest request body without `Content-Length` (chunked) buffered to
     /// learn its length (413 above).
@@ -595,6 +622,7 @@ impl Gateway {
         let opts = ExchangeOptions {
             head_request: parts.method == http::Method::HEAD,
             notes: Some(self.notes.clone()),
+            read_timeout: Some(c.timeout),
         };
         let work = async {
             let stream = backend

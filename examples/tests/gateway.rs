@@ -458,3 +458,37 @@ fn fastcgi_local_redirect_becomes_a_302_for_the_client() {
         r.headers
     );
 }
+
+#[test]
+fn a_body_that_stalls_is_cut_off_after_the_timeout() {
+    // Head and 3 of 10 body bytes, then silence with the connection open.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming() {
+            let mut s = s.unwrap();
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+            held.push(s);
+        }
+    });
+    let (_g, gw) = gateway(&["--backend", &format!("uwsgi://{b}"), "--timeout", "1"]);
+    let mut s = TcpStream::connect(&gw).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (got, took) = {
+        let t = std::time::Instant::now();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut all = Vec::new();
+        let _ = s.read_to_end(&mut all);
+        (all, t.elapsed())
+    };
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\nabc"), "{text}");
+    assert!(took >= std::time::Duration::from_millis(900), "{took:?}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}

@@ -198,6 +198,8 @@ async fn request(o: &Opts, backend: &Backend, target: &str) -> Result<u8, Failur
     let sink = collected.clone();
     let opts = ExchangeOptions {
         head_request: o.method.as_deref() == Some("HEAD"),
+        // The whole exchange has its own deadline.
+        read_timeout: None,
         notes: Some(Arc::new(move |n| {
             let Ok(mut c) = sink.lock() else { return };
             match n {
