@@ -209,7 +209,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let json = opts.json;
-    let mut framed = Framed::new(stream, ServerCodec::with_limits(Limits::default()));
+    // Small buffers to start with (they grow for large requests): an idle
+    // connection costs little.
+    let mut framed =
+        Framed::with_capacity(stream, ServerCodec::with_limits(Limits::default()), 2048);
     let mut head = None;
     let mut hasher = Sha256::new();
     let mut body_len = 0u64;
@@ -386,7 +389,7 @@ where
     use fastcgi_proto::codec::AppOutput;
     use fastcgi_proto::server::Event;
     use std::collections::HashMap;
-    let mut framed = Framed::new(stream, AppConnCodec::new(config));
+    let mut framed = Framed::with_capacity(stream, AppConnCodec::new(config), 2048);
     /// Per request: params (as received, not copied), body hash, body length.
     type InFlight = (Option<fastcgi_proto::Params>, Sha256, u64);
     let mut reqs: HashMap<u16, InFlight> = HashMap::new();
