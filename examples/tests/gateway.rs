@@ -492,3 +492,41 @@ fn a_body_that_stalls_is_cut_off_after_the_timeout() {
     assert!(took >= std::time::Duration::from_millis(900), "{took:?}");
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
 }
+
+#[test]
+fn in_front_of_tower_serve_streams_and_keeps_duplicate_headers() {
+    let (_t, ready) = spawn(
+        env!("CARGO_BIN_EXE_tower-serve"),
+        &["--uwsgi", "127.0.0.1:0", "--fastcgi", "127.0.0.1:0"],
+        2,
+    );
+    let u = ready[0].strip_prefix("listening uwsgi://").unwrap();
+    let f = ready[1].strip_prefix("listening fcgi://").unwrap();
+    for backend in [format!("uwsgi://{u}"), format!("fcgi://{f}")] {
+        let (_g, gw) = gateway(&["--backend", &backend]);
+        let r = http(
+            &gw,
+            "GET /stream?chunks=3&size=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"",
+        );
+        assert_eq!(r.status, 200, "{backend}: {}", r.headers);
+        assert!(
+            r.headers.contains("transfer-encoding: chunked"),
+            "{}",
+            r.headers
+        );
+        assert_eq!(r.body, b"xxxxxxxxxxxxxxx", "{backend}");
+        let r = http(
+            &gw,
+            "GET /status/404 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"",
+        );
+        assert_eq!(r.status, 404, "{backend}");
+        assert!(
+            r.headers
+                .contains("x-status-code: 404\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n"),
+            "{backend}: {}",
+            r.headers
+        );
+    }
+}
