@@ -544,9 +544,15 @@ mod tests {
         d.write_all(b"x").await.unwrap();
         b.write_all(b"hi").await.unwrap();
         assert_eq!(d.read(&mut buf).await.unwrap(), 2);
+        // The window was reopened by the write, not left expired.
         let t = Instant::now();
         assert!(d.read(&mut buf).await.is_err());
-        assert!(t.elapsed() < Duration::from_millis(250));
+        assert!(
+            t.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(t.elapsed() < Duration::from_secs(5));
     }
 
     #[tokio::test]
