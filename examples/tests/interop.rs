@@ -1690,12 +1690,13 @@ fn gw_headers(peer: &'static str, ends: (&str, &str), path: &str) {
 }
 
 /// HTTP/1.0 without Host: nginx falls back to its `server_name`; the
-/// gateway has no configured name, so `SERVER_NAME` is empty and (uwsgi,
-/// whose params send `$host`) no `HTTP_HOST` is made up.
+/// gateway has no configured name, so `SERVER_NAME` is the address it
+/// listens on (never empty) and (uwsgi, whose params send `$host`) no
+/// `HTTP_HOST` is made up.
 fn gw_http10(peer: &'static str, ends: (&str, &str), path: &str) {
     let raw = format!("GET {path} HTTP/1.0\r\n\r\n");
     let mut extra: Vec<Known> = vec![
-        ("SERVER_NAME", Want::Is("localhost"), Want::Is("")),
+        ("SERVER_NAME", Want::Is("localhost"), Want::Is("127.0.0.1")),
         ("HTTP_CONNECTION", Want::Absent, Want::Absent),
     ];
     if ends == GW_UWSGI {

@@ -244,7 +244,8 @@ pub struct Connection {
     pub local: Option<SocketAddr>,
     /// Whether the client connection is TLS.
     pub tls: bool,
-    /// `SERVER_NAME` (configured name, not `Host`); empty: the request host.
+    /// `SERVER_NAME` (configured name, not `Host`); empty: the request host,
+    /// else the local IP address, else `localhost` (never empty).
     pub server_name: Vec<u8>,
     /// `SERVER_PORT` when not the local port (unix sockets); else the local
     /// port, else 80 / 443.
@@ -487,10 +488,17 @@ fn build_from(
         .map_or_else(|| b"/".to_vec(), |pq| pq.as_str().as_bytes().to_vec());
 
     let host = nginx_host(uri, headers, &conn.server_name);
-    let server_name = if conn.server_name.is_empty() {
+    let server_name = if !conn.server_name.is_empty() {
+        bracket(&conn.server_name)
+    } else if !host.is_empty() {
         bracket(&host)
     } else {
-        bracket(&conn.server_name)
+        // RFC 3875 4.1.14: SERVER_NAME is never empty. Without a configured
+        // name or a request host, the local address names the server.
+        conn.local.map_or_else(
+            || b"localhost".to_vec(),
+            |a| bracket(a.ip().to_string().as_bytes()),
+        )
     };
     let server_port = conn
         .server_port

@@ -390,6 +390,32 @@ fn server_and_remote_facts() {
 }
 
 #[test]
+fn server_name_never_empty_without_host() {
+    // HTTP/1.0 without Host and no configured name: the local address.
+    let mut p = parts("GET", "/", &[]);
+    p.version = http::Version::HTTP_10;
+    let o = BuildOptions::new(Preset::UwsgiParams);
+    let mut c = Connection {
+        local: Some("127.0.0.1:8080".parse().unwrap()),
+        ..Connection::default()
+    };
+    let e = build_environ(&p, &c, &o).unwrap();
+    assert_eq!(s(e.get(b"SERVER_NAME")), Some("127.0.0.1"));
+    assert_eq!(e.get(b"HTTP_HOST"), None);
+    c.local = Some("[::1]:8080".parse().unwrap());
+    let e = build_environ(&p, &c, &o).unwrap();
+    assert_eq!(s(e.get(b"SERVER_NAME")), Some("[::1]"));
+    c.local = None;
+    let e = build_environ(&p, &c, &o).unwrap();
+    assert_eq!(s(e.get(b"SERVER_NAME")), Some("localhost"));
+    // A configured name still wins over the address.
+    c.local = Some("127.0.0.1:8080".parse().unwrap());
+    c.server_name = b"example.test".to_vec();
+    let e = build_environ(&p, &c, &o).unwrap();
+    assert_eq!(s(e.get(b"SERVER_NAME")), Some("example.test"));
+}
+
+#[test]
 fn server_protocol_spelling() {
     for (v, want) in [
         (http::Version::HTTP_10, "HTTP/1.0"),
