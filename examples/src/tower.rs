@@ -79,14 +79,20 @@ fn with_body(req: Request<()>, facts: RequestFacts, body: Body) -> Request<Body>
     Request::from_parts(parts, body)
 }
 
-/// Splits `resp` into its head (with `Content-Length` added when the body
-/// size is known and the service set none) and body.
+/// Splits `resp` into its head and body. `Content-Length` is added when the
+/// body size is known and the service set none, except on 204 and 304; on
+/// 1xx and 204 it is removed (RFC 9110 8.6: never sent there; frameworks
+/// such as axum add `Content-Length: 0` to every empty body). A 304 keeps
+/// what the service set, as hyper does.
 fn split_response(resp: Response<Body>) -> (wsgi_environ::ResponseHead, Body) {
     let (parts, body) = resp.into_parts();
-    let mut head = wsgi_environ::ResponseHead::new(parts.status);
+    let status = parts.status;
+    let mut head = wsgi_environ::ResponseHead::new(status);
     head.headers = parts.headers;
-    if let Some(n) = hyper::body::Body::size_hint(&body).exact() {
-        if !head.headers.contains_key(CONTENT_LENGTH) {
+    if status.is_informational() || status == StatusCode::NO_CONTENT {
+        head.headers.remove(CONTENT_LENGTH);
+    } else if status != StatusCode::NOT_MODIFIED && !head.headers.contains_key(CONTENT_LENGTH) {
+        if let Some(n) = hyper::body::Body::size_hint(&body).exact() {
             head.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
         }
     }

@@ -116,6 +116,26 @@ async fn status_route_keeps_duplicate_set_cookie() {
 }
 
 #[tokio::test]
+async fn no_content_length_on_204() {
+    // axum sets `content-length: 0` on every empty body; a 204 must not
+    // carry one (RFC 9110 8.6), a 304 keeps what the service set.
+    let (_k, u, f) = tcp_both();
+    assert_eq!(
+        uwsgi(&u, "GET", "/status/204", "", b"").await,
+        "204 No Content\nx-status-code: 204\nset-cookie: a=1\nset-cookie: b=2\n\n"
+    );
+    assert_eq!(
+        fcgi(&f, "GET", "/status/204", "", b"").await,
+        "Status: 204 No Content\r\nx-status-code: 204\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\r\n"
+    );
+    assert_eq!(
+        fcgi(&f, "GET", "/status/304", "", b"").await,
+        "Status: 304 Not Modified\r\nx-status-code: 304\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n\
+         content-length: 0\r\n\r\n"
+    );
+}
+
+#[tokio::test]
 async fn echo_hashes_a_two_mib_body_over_both_protocols() {
     let (_k, u, f) = tcp_both();
     let body: Vec<u8> = (0..2 * 1024 * 1024u32)
