@@ -237,14 +237,15 @@ done
 # ---------------------------------------------------------------- idle connections
 IDLE="$OUT/idle.tsv"
 printf 'protocol\tconns\trss_before_kib\trss_with_conns_kib\tbytes_per_conn\n' >"$IDLE"
-# A separate hello-server, so its RSS holds nothing but the idle connections.
+# A fresh hello-server per protocol, so its RSS holds nothing but the idle
+# connections (memory freed by one test would be reused by the next).
 [ "$IDLE_CONNS" -gt 0 ] && {
-spawn hello-scale "$RUN_DIR/hello-scale.log" taskset -c "$BACK_CPU" "$HELLO" \
-    --uwsgi "127.0.0.1:$P_SCALE" --fastcgi "127.0.0.1:$((P_SCALE + 1))"
-PGID[hello-scale]=$LAST_PID
-wait_port "$((P_SCALE + 1))" hello-scale "$RUN_DIR/hello-scale.log" "$LAST_PID" || die "hello-server (scale)"
 for proto in uwsgi fcgi; do
     port=$P_SCALE; [ "$proto" = fcgi ] && port=$((P_SCALE + 1))
+    spawn hello-scale "$RUN_DIR/hello-scale-$proto.log" taskset -c "$BACK_CPU" "$HELLO" \
+        --uwsgi "127.0.0.1:$P_SCALE" --fastcgi "127.0.0.1:$((P_SCALE + 1))"
+    PGID[hello-scale]=$LAST_PID
+    wait_port "$port" hello-scale "$RUN_DIR/hello-scale-$proto.log" "$LAST_PID" || die "hello-server (scale)"
     # one request first, so the runtime has done its one-time allocations
     curl_ok=$(python3 "$BENCH/idle-conns.py" 127.0.0.1 "$port" 0 --probe "$proto") || die "$proto probe: $curl_ok"
     before=$(rss hello-scale)
@@ -271,6 +272,8 @@ for proto in uwsgi fcgi; do
     # the server still answers after they are gone
     sleep 0.5
     out=$(python3 "$BENCH/idle-conns.py" 127.0.0.1 "$port" 0 --probe "$proto") || die "$proto after idle: $out"
+    kill -TERM -- "-${PGID[hello-scale]}" 2>/dev/null || true
+    wait "${PGID[hello-scale]}" 2>/dev/null || true
 done
 }
 
