@@ -1,8 +1,9 @@
 //! An application-side FastCGI codec that also answers the management
 //! records the connection handles by itself (GET_VALUES → GET_VALUES_RESULT,
-//! unknown types → UNKNOWN_TYPE) as soon as they arrive: the decoder hands
-//! such a reply out as [`AppItem::Reply`] for the serving loop to send as
-//! is, so a web server probing with GET_VALUES between requests gets its
+//! unknown types → UNKNOWN_TYPE) as soon as they arrive: where the crate's
+//! `AppCodec` yields `Event::Replied` and waits for a `Flush`, this decoder
+//! hands the reply bytes out as [`AppItem::Reply`] for the serving loop to
+//! send as is, so a web server probing with GET_VALUES between requests gets its
 //! answer without waiting for the next request's output.
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -39,13 +40,29 @@ impl AppConnCodec {
     }
 }
 
+impl AppConnCodec {
+    /// The next event, with [`Event::Replied`] turned into the reply bytes.
+    fn next_item(&mut self) -> Option<AppItem> {
+        while let Some(e) = self.conn.poll_event() {
+            if let Event::Replied { .. } = e {
+                if let Some(b) = self.conn.poll_transmit() {
+                    return Some(AppItem::Reply(b));
+                }
+                continue;
+            }
+            return Some(AppItem::Event(e));
+        }
+        None
+    }
+}
+
 impl Decoder for AppConnCodec {
     type Item = AppItem;
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<AppItem>, CodecError> {
-        if let Some(e) = self.conn.poll_event() {
-            return Ok(Some(AppItem::Event(e)));
+        if let Some(item) = self.next_item() {
+            return Ok(Some(item));
         }
         if self.conn.is_closed() {
             // Input after the end is read and dropped: the buffer cannot grow.
@@ -54,10 +71,7 @@ impl Decoder for AppConnCodec {
         }
         let n = self.conn.handle_bytes(src).map_err(CodecError::from)?;
         src.advance(n);
-        if let Some(e) = self.conn.poll_event() {
-            return Ok(Some(AppItem::Event(e)));
-        }
-        Ok(self.conn.poll_transmit().map(AppItem::Reply))
+        Ok(self.next_item())
     }
 }
 

@@ -149,8 +149,9 @@ pub enum AppOutput {
 
 /// The application side as a codec: decodes [`server::Event`]s, encodes
 /// [`AppOutput`]. Replies the library makes itself (GET_VALUES results,
-/// CANT_MPX_CONN, …) go out with the next encoded item; send
-/// [`AppOutput::Flush`] to push them alone. Once the connection is closed
+/// CANT_MPX_CONN, …) are announced by [`server::Event::Replied`] and go out
+/// with the next encoded item; answer that event with [`AppOutput::Flush`]
+/// so a management query on an idle connection is not left waiting. Once the connection is closed
 /// (a request without KEEP_CONN ended), further input is discarded: the read
 /// buffer stays empty however long the peer keeps sending.
 #[derive(Debug)]

@@ -11,11 +11,11 @@
 //! | input | outcome |
 //! |---|---|
 //! | version ≠ 1, fixed-size body of the wrong length | [`ServerError::Decode`] (fatal) |
-//! | GET_VALUES (id 0) | GET_VALUES_RESULT from [`Config`], unknown names omitted |
-//! | other type on id 0 | UNKNOWN_TYPE reply |
+//! | GET_VALUES (id 0) | GET_VALUES_RESULT from [`Config`], unknown names omitted; [`Event::Replied`] |
+//! | other type on id 0 | UNKNOWN_TYPE reply; [`Event::Replied`] |
 //! | BEGIN_REQUEST on an active id | [`ServerError::RequestActive`] (fatal) |
-//! | BEGIN_REQUEST beyond `max_concurrent_requests` | END_REQUEST CANT_MPX_CONN (limit 1) or OVERLOADED |
-//! | BEGIN_REQUEST with a role other than 1..=3 | END_REQUEST UNKNOWN_ROLE |
+//! | BEGIN_REQUEST beyond `max_concurrent_requests` | END_REQUEST CANT_MPX_CONN (limit 1) or OVERLOADED; [`Event::Replied`] |
+//! | BEGIN_REQUEST with a role other than 1..=3 | END_REQUEST UNKNOWN_ROLE; [`Event::Replied`] |
 //! | any record for an inactive id (except BEGIN) | ignored (spec §4.1) |
 //! | ABORT_REQUEST for an active id | [`Event::Abort`]; the application still ends the request |
 //! | STDIN/DATA before the PARAMS end, PARAMS after it, DATA for a non-FILTER, data after a stream's end, STDOUT/STDERR/END_REQUEST from the web server | [`ServerError::Unexpected`] (fatal) |
@@ -113,6 +113,20 @@ pub enum Event {
     Abort {
         /// Request id.
         id: u16,
+    },
+    /// The connection answered a record itself and queued the reply: a
+    /// GET_VALUES_RESULT, an UNKNOWN_TYPE, or an END_REQUEST refusing a
+    /// BEGIN_REQUEST (CANT_MPX_CONN, OVERLOADED, UNKNOWN_ROLE). Nothing is
+    /// asked of the application except to send it: take
+    /// [`Connection::poll_transmit`] (through the codec, send
+    /// [`AppOutput::Flush`](crate::codec::AppOutput::Flush)). Without this a
+    /// management query on an idle connection would wait for the next
+    /// write.
+    Replied {
+        /// Request id of the reply (0 for management records).
+        id: u16,
+        /// Type of the queued reply record.
+        record_type: RecordType,
     },
 }
 
@@ -350,15 +364,26 @@ impl Connection {
         self.reply(RecordType::END_REQUEST, id, &body);
     }
 
+    fn refuse(&mut self, id: u16, ps: ProtocolStatus) {
+        self.end(id, 0, ps);
+        self.events.push_back(Event::Replied {
+            id,
+            record_type: RecordType::END_REQUEST,
+        });
+    }
+
     fn record(&mut self, ty: RecordType, id: u16, content: Bytes) -> Result<(), ServerError> {
         if id == 0 {
-            if ty == RecordType::GET_VALUES {
+            let record_type = if ty == RecordType::GET_VALUES {
                 self.get_values(&content);
+                RecordType::GET_VALUES_RESULT
             } else {
                 let mut body = [0u8; 8];
                 body[0] = ty.0;
                 self.reply(RecordType::UNKNOWN_TYPE, 0, &body);
-            }
+                RecordType::UNKNOWN_TYPE
+            };
+            self.events.push_back(Event::Replied { id: 0, record_type });
             return Ok(());
         }
         let unexpected = ServerError::Unexpected {
@@ -378,11 +403,11 @@ impl Connection {
                 } else {
                     ProtocolStatus::OVERLOADED
                 };
-                self.end(id, 0, ps);
+                self.refuse(id, ps);
                 return Ok(());
             }
             if !matches!(b.role.0, 1..=3) {
-                self.end(id, 0, ProtocolStatus::UNKNOWN_ROLE);
+                self.refuse(id, ProtocolStatus::UNKNOWN_ROLE);
                 return Ok(());
             }
             self.requests.insert(

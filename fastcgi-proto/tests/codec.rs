@@ -151,3 +151,51 @@ fn app_codec_discards_input_after_close() {
         b"\x01\x03\x00\x01\x00\x08\x00\x00\0\0\0\0\0\0\0\0"
     );
 }
+
+/// Regression: a GET_VALUES on an idle connection produced no event, so an
+/// application reading events never wrote and the query waited forever. The
+/// codec now yields `Event::Replied`; answering it with `Flush` sends the
+/// GET_VALUES_RESULT.
+#[tokio::test]
+async fn get_values_on_an_idle_connection_is_answered() {
+    let (a, b) = tokio::io::duplex(4096);
+    let mut web = Framed::new(a, ClientCodec::default());
+    let mut app = Framed::new(b, AppCodec::new(Config::default()));
+    let server = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(ev) = app.next().await {
+            let ev = ev.unwrap();
+            if matches!(ev, Event::Replied { .. }) {
+                app.send(AppOutput::Flush).await.unwrap();
+            }
+            seen.push(ev);
+        }
+        seen
+    });
+    web.send(ClientInput::GetValues).await.unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), web.next())
+        .await
+        .expect("GET_VALUES_RESULT arrives without any other traffic")
+        .unwrap()
+        .unwrap();
+    let client::Event::Values(v) = got else {
+        panic!("{got:?}");
+    };
+    let v: Vec<_> = v.iter().collect();
+    assert_eq!(
+        v,
+        [
+            (&b"FCGI_MAX_CONNS"[..], &b"1"[..]),
+            (&b"FCGI_MAX_REQS"[..], &b"1"[..]),
+            (&b"FCGI_MPXS_CONNS"[..], &b"0"[..])
+        ]
+    );
+    drop(web);
+    assert_eq!(
+        server.await.unwrap(),
+        [Event::Replied {
+            id: 0,
+            record_type: RecordType::GET_VALUES_RESULT
+        }]
+    );
+}

@@ -269,6 +269,14 @@ fn get_values_answered_with_real_names() {
     )
     .unwrap();
     app.handle_bytes(&q).unwrap();
+    assert_eq!(
+        app.poll_event(),
+        Some(AppEvent::Replied {
+            id: 0,
+            record_type: RecordType::GET_VALUES_RESULT
+        })
+    );
+    assert_eq!(app.poll_event(), None);
     let out = app.poll_transmit().unwrap();
     let (recs, _) = parse_all(&out);
     assert_eq!(recs.len(), 1);
@@ -308,6 +316,13 @@ fn unknown_management_type_answered() {
             r = begin(0, 1, false);
         }
         app.handle_bytes(&r).unwrap();
+        assert_eq!(
+            app.poll_event(),
+            Some(AppEvent::Replied {
+                id: 0,
+                record_type: RecordType::UNKNOWN_TYPE
+            })
+        );
         let out = app.poll_transmit().unwrap();
         assert_eq!(&out[..], [1, 11, 0, 0, 0, 8, 0, 0, ty, 0, 0, 0, 0, 0, 0, 0]);
     }
@@ -357,6 +372,13 @@ fn unknown_roles_answered() {
         assert_eq!(
             &app.poll_transmit().unwrap()[..],
             hex_literal::hex!("0103000700080000 0000000003000000")
+        );
+        assert_eq!(
+            app.poll_event(),
+            Some(AppEvent::Replied {
+                id: 7,
+                record_type: RecordType::END_REQUEST
+            })
         );
         assert_eq!(app.poll_event(), None);
     }
