@@ -26,7 +26,9 @@ CONNS=10000
 
 command -v nginx >/dev/null || bash scripts/install-peers.sh
 command -v nginx >/dev/null || die "nginx is not installed"
-ulimit -n "$(ulimit -Hn)" || true
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=65536
+ulimit -n "$hard" || true
 [ "$(ulimit -n)" -ge $((CONNS + 1000)) ] \
     || die "open-file limit $(ulimit -n) is below $((CONNS + 1000)); 10 000 half-open connections need more"
 
