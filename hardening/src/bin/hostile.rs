@@ -793,6 +793,27 @@ fn scenarios() -> Vec<Scenario> {
     );
     add(
         "uwsgi ClientCodec",
+        "slow drip: 63 KiB head (just under the limit), 1 byte per read",
+        Expect::Close,
+        Box::new(|t, _| {
+            let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..99 {
+                head.extend_from_slice(
+                    format!("X-Header-{i:02}: {}\r\n", "v".repeat(630)).as_bytes(),
+                );
+            }
+            head.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            assert!(head.len() < 64 * 1024, "{}", head.len());
+            drive_codec(
+                t,
+                &mut ClientCodec::new(),
+                Feed::new(1, once(head)),
+                |_, _| {},
+            );
+        }),
+    );
+    add(
+        "uwsgi ClientCodec",
         "bytes past Content-Length",
         Expect::Error("Decode(UnexpectedData { what: Body"),
         Box::new(|t, _| {
@@ -1544,6 +1565,20 @@ fn scenarios() -> Vec<Scenario> {
                 head.extend_from_slice(format!("X-H{i}: {}\r\n", "v".repeat(80)).as_bytes());
             }
             head.extend_from_slice(b"\r\nbody");
+            drive_cgi(t, Feed::new(1, once(head)), &cgi);
+        }),
+    );
+    add(
+        "wsgi-environ parse_cgi_response",
+        "slow drip: 31 KiB head of 100 lines (just under both limits), 1 byte per read",
+        Expect::Close,
+        Box::new(move |t, _| {
+            let mut head = b"Status: 200\r\n".to_vec();
+            for i in 0..99 {
+                head.extend_from_slice(format!("X-H{i:02}: {}\r\n", "v".repeat(310)).as_bytes());
+            }
+            head.extend_from_slice(b"\r\n");
+            assert!(head.len() < 32 * 1024, "{}", head.len());
             drive_cgi(t, Feed::new(1, once(head)), &cgi);
         }),
     );
