@@ -1210,6 +1210,30 @@ fn scenarios() -> Vec<Scenario> {
     );
     add(
         "fastcgi AppCodec",
+        "endless GET_VALUES and unknown management records, replies flushed as announced",
+        Expect::Close,
+        Box::new(|t, big| {
+            let mut q = Vec::new();
+            for n in ["FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"] {
+                encode_pair(&mut q, n.as_bytes(), b"").expect("pair");
+            }
+            let mut unit = record(RecordType::GET_VALUES, 0, &q, 0);
+            unit.extend(record(RecordType(0x40), 0, &[1; 100], 0));
+            let feed = Feed::new(64 * KIB, stream(vec![], unit, big / 8 * MIB, vec![]));
+            let mut out = BytesMut::new();
+            let mut written = 0u64;
+            drive_codec(t, &mut AppCodec::new(Config::default()), feed, |c, ev| {
+                if let server::Event::Replied { .. } = ev {
+                    c.encode(AppOutput::Flush, &mut out).expect("flush");
+                    written += out.len() as u64;
+                    out.clear();
+                }
+            });
+            assert!(written > 0, "no reply was flushed");
+        }),
+    );
+    add(
+        "fastcgi AppCodec",
         "random bytes (64 KiB streams)",
         Expect::Either,
         Box::new(|t, _| {
