@@ -132,7 +132,11 @@ macro_rules! stream_with_try_read {
                     let mut first = [0u8; FIRST_READ];
                     match self.try_read(&mut first) {
                         Ok(n) => {
-                            buf.reserve(READ_BUF);
+                            // A short read (a whole GET, typically) gets a
+                            // buffer of its size; a full one, room for more.
+                            if n == FIRST_READ {
+                                buf.reserve(READ_BUF);
+                            }
                             buf.extend_from_slice(first.get(..n).unwrap_or_default());
                             return Ok(n);
                         }
@@ -210,6 +214,8 @@ async fn serve_uwsgi<S: Stream>(mut s: S, r: Replies) -> io::Result<()> {
         if buf.is_empty() {
             // Everything decoded (body bytes discarded): reuse the whole buffer.
             buf.clear();
+        }
+        if buf.capacity() - buf.len() < READ_BUF / 4 {
             buf.reserve(READ_BUF);
         }
         n = s.read_buf(&mut buf).await?;
@@ -251,12 +257,19 @@ async fn serve_fastcgi<S: Stream>(mut s: S, stdout: &'static [u8]) -> io::Result
                 break;
             }
         }
-        if buf.capacity() - buf.len() < READ_BUF / 4 {
-            // The records handed out are dropped by now, so this takes the
-            // same memory back (moving the incomplete tail to its start).
-            buf.reserve(READ_BUF);
-        }
-        n = s.read_buf(&mut buf).await?;
+        n = if buf.is_empty() {
+            // Between requests of a kept connection: wait without a buffer,
+            // so idle kept connections hold no read memory.
+            buf = BytesMut::new();
+            s.read_first(&mut buf).await?
+        } else {
+            if buf.capacity() - buf.len() < READ_BUF / 4 {
+                // The records handed out are dropped by now, so this takes the
+                // same memory back (moving the incomplete tail to its start).
+                buf.reserve(READ_BUF);
+            }
+            s.read_buf(&mut buf).await?
+        };
     }
 }
 
