@@ -6,7 +6,7 @@
 # backend RSS, ratios ours/theirs) and writes them, the raw results and a PNG
 # plot to $BENCH_OUT (default scripts/bench/results/).
 #
-#   scripts/bench-e2e.sh            full run: 3 rounds of 5 s per pair, medians (~15 min)
+#   scripts/bench-e2e.sh            full run: 3 rounds of 5 s per pair, medians (~10 min)
 #   scripts/bench-e2e.sh --smoke    every pair once for 1 s, answers checked, no
 #                                   plot (~1 min after the build; used by .ci/run)
 #
@@ -65,10 +65,17 @@ P_LIBFCGI=$((BASE + 4)) P_PHP=$((BASE + 5)) P_GW=$((BASE + 10)) P_SCALE=$((BASE 
 if ! bash "$ROOT/scripts/install-peers.sh" >/dev/null; then
     die "scripts/install-peers.sh could not provide the peers"
 fi
-if [ "$SMOKE" = 0 ] && ! command -v gnuplot >/dev/null; then
-    [ "$(id -u)" = 0 ] || die "gnuplot is missing (apt-get install gnuplot-nox) and not root"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null ||
-        die "cannot install gnuplot-nox"
+# Tools of this script beyond the peers: ps (procps), ss (iproute2), taskset
+# (util-linux), gnuplot for the plot of a full run.
+need=()
+command -v ps >/dev/null || need+=(procps)
+command -v ss >/dev/null || need+=(iproute2)
+command -v taskset >/dev/null || need+=(util-linux)
+[ "$SMOKE" = 0 ] && ! command -v gnuplot >/dev/null && need+=(gnuplot-nox)
+if [ "${#need[@]}" -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || die "missing packages ${need[*]} and not root: cannot install"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+        die "cannot install ${need[*]}"
 fi
 command -v cargo >/dev/null || die "cargo is not on PATH"
 
