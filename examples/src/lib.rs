@@ -27,6 +27,17 @@ use tokio_util::codec::Framed;
 use uwsgi_proto::codec::{ClientCodec, CodecError, RequestPart, ResponsePart, ServerCodec};
 use uwsgi_proto::{Limits, OwnedRequestHead, ResponseHead, special};
 
+/// Writes `out` to standard output and flushes it. A reader that went away
+/// (`wire-inspect … | head`) is not an error: the output is simply cut.
+pub fn write_stdout(out: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
 /// Renders bytes as a classic hex dump: offset, 16 hex bytes, ASCII.
 pub fn hexdump(data: &[u8]) -> String {
     let mut out = String::new();

@@ -199,3 +199,35 @@ fn json_ends_with_an_error_object_naming_the_offset() {
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["offset"], 42, "{text}");
 }
+
+/// Regression: output into a closed pipe (`wire-inspect … | head`) made the
+/// tool panic in `print!`; a reader that went away now just cuts the output.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let capture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../uwsgi-proto/vectors/captures/nginx-get-query.bin"
+    ))
+    .unwrap();
+    for args in [&[][..], &["--json"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wire-inspect"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reading end is closed before the input is sent, so every
+        // write of the output meets a closed pipe.
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&capture).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert_eq!(err, "", "{args:?}");
+    }
+}

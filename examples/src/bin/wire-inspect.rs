@@ -477,9 +477,11 @@ fn main() -> ExitCode {
             s.push_str(&json!({"error": f.msg, "offset": f.offset}).to_string());
             s.push('\n');
         }
-        print!("{s}");
-    } else {
-        print!("{}", out.text);
+        out.text = s;
+    }
+    if let Err(e) = examples::write_stdout(out.text.as_bytes()) {
+        eprintln!("wire-inspect: writing the output: {e}");
+        return ExitCode::FAILURE;
     }
     match r {
         Ok(()) => ExitCode::SUCCESS,
