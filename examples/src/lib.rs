@@ -14,7 +14,6 @@
 //!   reports and a hex dump.
 #![forbid(unsafe_code)]
 
-pub mod fcgi;
 pub mod net;
 pub mod proxy;
 pub mod tower;
@@ -396,23 +395,17 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (json, config) = (opts.json, opts.fastcgi);
-    use crate::fcgi::{AppConnCodec, AppItem};
-    use fastcgi_proto::codec::AppOutput;
+    use fastcgi_proto::codec::{AppCodec, AppOutput};
     use fastcgi_proto::server::Event;
     use std::collections::HashMap;
-    let mut framed = Framed::with_capacity(stream, AppConnCodec::new(config), 2048);
+    let mut framed = Framed::with_capacity(stream, AppCodec::new(config), 2048);
     /// Per request: params (as received, not copied), body hash, body length.
     type InFlight = (Option<fastcgi_proto::Params>, Sha256, u64);
     let mut reqs: HashMap<u16, InFlight> = HashMap::new();
     while let Some(ev) = framed.next().await {
-        let ev = match ev? {
-            AppItem::Event(ev) => ev,
-            AppItem::Reply(b) => {
-                framed.send(b).await?;
-                continue;
-            }
-        };
-        match ev {
+        match ev? {
+            // GET_VALUES / UNKNOWN_TYPE answered by the connection: send now.
+            Event::Replied { .. } => framed.send(AppOutput::Flush).await?,
             Event::Request { id, .. } => {
                 reqs.insert(id, (None, Sha256::new(), 0));
             }

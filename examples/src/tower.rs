@@ -292,16 +292,15 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    use crate::fcgi::{AppConnCodec, AppItem};
-    use fastcgi_proto::codec::AppOutput;
+    use fastcgi_proto::codec::{AppCodec, AppOutput};
     use fastcgi_proto::server::{Config, Event};
-    let mut framed = Framed::new(stream, AppConnCodec::new(Config::default()));
+    let mut framed = Framed::new(stream, AppCodec::new(Config::default()));
     loop {
         // BEGIN_REQUEST, then the params.
         let (id, params) = loop {
             match framed.next().await {
-                Some(Ok(AppItem::Event(Event::Params { id, params }))) => break (id, params),
-                Some(Ok(AppItem::Reply(b))) => framed.send(b).await?,
+                Some(Ok(Event::Params { id, params })) => break (id, params),
+                Some(Ok(Event::Replied { .. })) => framed.send(AppOutput::Flush).await?,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
@@ -384,17 +383,17 @@ where
                     _ => close_tx = true,
                 },
                 ev = framed.next(), if pending.is_none() && !in_done => match ev {
-                    Some(Ok(AppItem::Reply(b))) => framed.send(b).await?,
-                    Some(Ok(AppItem::Event(Event::Stdin { id: i, data }))) if i == id => {
+                    Some(Ok(Event::Replied { .. })) => framed.send(AppOutput::Flush).await?,
+                    Some(Ok(Event::Stdin { id: i, data })) if i == id => {
                         if tx.is_some() {
                             pending = Some(Ok(data));
                         }
                     }
-                    Some(Ok(AppItem::Event(Event::StdinEnd { id: i }))) if i == id => {
+                    Some(Ok(Event::StdinEnd { id: i })) if i == id => {
                         in_done = true;
                         close_tx = true;
                     }
-                    Some(Ok(AppItem::Event(Event::Abort { id: i }))) if i == id => {
+                    Some(Ok(Event::Abort { id: i })) if i == id => {
                         if let Some(tx) = &tx {
                             let _ = tx.try_send(Err("request aborted by the web server".into()));
                         }
