@@ -436,6 +436,15 @@ def build():
     h2e(paths, "environ.paths.http10-no-host", "HTTP/1.0 without Host: SERVER_NAME and HTTP_HOST from the server name.",
         S(RFC + "§4.1.14"), req(version="HTTP/1.0", headers=[]), include=[("SERVER_PROTOCOL", "HTTP/1.0"),
                                                                         ("SERVER_NAME", "example.test")])
+    h2e(paths, "environ.paths.http10-no-host-no-server-name",
+        "HTTP/1.0 without Host and no configured name: SERVER_NAME is the local address, never empty.",
+        S(RFC + "§4.1.14"), req(version="HTTP/1.0", headers=[]), conn(server_name=""),
+        include=[("SERVER_NAME", "192.0.2.1")], exclude=["HTTP_HOST"])
+    h2e(paths, "environ.paths.http10-no-host-no-address",
+        "HTTP/1.0 without Host, no configured name, no local address (unix socket): SERVER_NAME is localhost.",
+        S(RFC + "§4.1.14"), req(version="HTTP/1.0", headers=[]),
+        conn(server_name="", remote=None, local=None, server_port=8000),
+        include=[("SERVER_NAME", "localhost"), ("SERVER_PORT", "8000")], exclude=["HTTP_HOST"])
     h2e(paths, "environ.paths.query-absent", "No query: QUERY_STRING is present and empty.", S(RFC + "§4.1.7"),
         req(target="/q"), include=[("QUERY_STRING", "")])
 
