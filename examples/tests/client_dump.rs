@@ -241,8 +241,10 @@ fn get_values_and_ping() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
-/// A one-shot server answering every connection with `reply` after reading
-/// the request's first bytes.
+/// A server answering every connection with `reply` after reading the
+/// request's first bytes, then ending its side and reading until the client
+/// closes: request bytes left unread at close would turn the clean end of
+/// the reply into a reset.
 fn fake(reply: &'static [u8]) -> String {
     use std::io::{Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -253,6 +255,9 @@ fn fake(reply: &'static [u8]) -> String {
             let mut buf = [0u8; 65536];
             let _ = s.read(&mut buf);
             let _ = s.write_all(reply);
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
         }
     });
     addr
