@@ -341,7 +341,12 @@ fn fake_backend(reply: Option<&'static [u8]>) -> String {
             let _ = s.read(&mut buf);
             match reply {
                 Some(r) => {
+                    // End our side, then read until the gateway closes:
+                    // unread request bytes at close would make it a reset.
                     let _ = s.write_all(r);
+                    let _ = s.shutdown(std::net::Shutdown::Write);
+                    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+                    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
                 }
                 None => held.push(s),
             }
