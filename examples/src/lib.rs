@@ -7,8 +7,6 @@
 //!   ([`proxy::exchange`]), and the HTTP → backend [`proxy::Gateway`].
 //! - [`tower`]: any `tower::Service` (an axum `Router`) served over uwsgi
 //!   or FastCGI.
-//! - [`fcgi`]: an application-side FastCGI codec that answers management
-//!   records as they arrive.
 //! - the environ-dump backend ([`serve_uwsgi_dump`], [`serve_fastcgi_dump`]),
 //!   simple one-request clients ([`uwsgi_request`], [`fastcgi_request`]),
 //!   reports and a hex dump.
