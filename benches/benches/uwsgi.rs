@@ -58,6 +58,168 @@ fn decode_iterate_lazy(buf: &[u8]) -> usize {
     sum
 }
 
+/// A small deterministic generator (xorshift64) for the packet sets below.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn packet(vars: &[(Vec<u8>, usize)]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (k, vl) in vars {
+        b.extend_from_slice(&(k.len() as u16).to_le_bytes());
+        b.extend_from_slice(k);
+        b.extend_from_slice(&(*vl as u16).to_le_bytes());
+        b.extend(std::iter::repeat_n(b'x', *vl));
+    }
+    let mut p = vec![0, 0, 0, 0];
+    p[1..3].copy_from_slice(&(b.len() as u16).to_le_bytes());
+    p.extend_from_slice(&b);
+    p
+}
+
+/// 256 packets as nginx sends them for a mix of clients: nginx's
+/// `uwsgi_params` in their fixed order, then one of six header sets (two
+/// browsers' navigations, a browser's subresource fetch, curl, an API client,
+/// a request through a proxy) with random value lengths, the client picked at
+/// random per packet.
+fn mixed_clients() -> Vec<Vec<u8>> {
+    const FIXED: &[&str] = &[
+        "QUERY_STRING",
+        "REQUEST_METHOD",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "REQUEST_URI",
+        "PATH_INFO",
+        "DOCUMENT_ROOT",
+        "SERVER_PROTOCOL",
+        "REQUEST_SCHEME",
+        "REMOTE_ADDR",
+        "REMOTE_PORT",
+        "SERVER_PORT",
+        "SERVER_NAME",
+    ];
+    const CLIENTS: &[&[&str]] = &[
+        &[
+            "HOST",
+            "CONNECTION",
+            "SEC_CH_UA",
+            "SEC_CH_UA_MOBILE",
+            "SEC_CH_UA_PLATFORM",
+            "UPGRADE_INSECURE_REQUESTS",
+            "USER_AGENT",
+            "ACCEPT",
+            "SEC_FETCH_SITE",
+            "SEC_FETCH_MODE",
+            "SEC_FETCH_USER",
+            "SEC_FETCH_DEST",
+            "ACCEPT_ENCODING",
+            "ACCEPT_LANGUAGE",
+            "COOKIE",
+        ],
+        &[
+            "HOST",
+            "USER_AGENT",
+            "ACCEPT",
+            "ACCEPT_LANGUAGE",
+            "ACCEPT_ENCODING",
+            "REFERER",
+            "CONNECTION",
+            "COOKIE",
+            "UPGRADE_INSECURE_REQUESTS",
+            "SEC_FETCH_DEST",
+            "SEC_FETCH_MODE",
+            "SEC_FETCH_SITE",
+            "PRIORITY",
+        ],
+        &["HOST", "USER_AGENT", "ACCEPT"],
+        &[
+            "HOST",
+            "ACCEPT",
+            "SEC_FETCH_SITE",
+            "COOKIE",
+            "SEC_FETCH_DEST",
+            "ACCEPT_LANGUAGE",
+            "SEC_FETCH_MODE",
+            "USER_AGENT",
+            "REFERER",
+            "ACCEPT_ENCODING",
+            "CONNECTION",
+        ],
+        &[
+            "HOST",
+            "USER_AGENT",
+            "ACCEPT_ENCODING",
+            "ACCEPT",
+            "CONNECTION",
+            "AUTHORIZATION",
+            "X_FORWARDED_FOR",
+            "X_REAL_IP",
+        ],
+        &[
+            "HOST",
+            "X_FORWARDED_FOR",
+            "X_FORWARDED_PROTO",
+            "USER_AGENT",
+            "ACCEPT",
+            "ACCEPT_LANGUAGE",
+            "COOKIE",
+            "REFERER",
+        ],
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..256)
+        .map(|_| {
+            let client = CLIENTS[(rng.next() % CLIENTS.len() as u64) as usize];
+            let mut vars: Vec<(Vec<u8>, usize)> = FIXED
+                .iter()
+                .map(|k| (k.as_bytes().to_vec(), 3 + (rng.next() % 30) as usize))
+                .collect();
+            for h in client {
+                vars.push((
+                    format!("HTTP_{h}").into_bytes(),
+                    3 + (rng.next() % 60) as usize,
+                ));
+            }
+            packet(&vars)
+        })
+        .collect()
+}
+
+/// 256 packets holding the vars of the nginx capture, each in its own random
+/// order: the key lengths follow no pattern from one var to the next, which
+/// no front server does, but a client choosing header names can.
+fn shuffled_order() -> Vec<Vec<u8>> {
+    let vars: Vec<(Vec<u8>, usize)> = Vars::parse(&NGINX[4..], &Limits::default(), Mode::Strict)
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.len()))
+        .collect();
+    let mut rng = Rng(0x1234_5678);
+    (0..256)
+        .map(|_| {
+            let mut v = vars.clone();
+            for i in (1..v.len()).rev() {
+                v.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            }
+            packet(&v)
+        })
+        .collect()
+}
+
+fn count_vars(packets: &[Vec<u8>]) -> u64 {
+    packets
+        .iter()
+        .map(|p| VarsReader::new(&p[4..], Mode::Strict).count() as u64)
+        .sum()
+}
+
 fn request_1mib() -> Vec<u8> {
     let body = vec![0x5au8; 1 << 20];
     let mut b = VarsBuilder::new();
@@ -143,6 +305,34 @@ fn bench(c: &mut Criterion) {
         )
     });
     g.finish();
+
+    // Packet sets: how the vars loop does when the order of key lengths
+    // changes from packet to packet.
+    for (name, set) in [
+        ("mixed clients", mixed_clients()),
+        ("shuffled order", shuffled_order()),
+    ] {
+        let mut g = c.benchmark_group("uwsgi/vars, 256 packets");
+        g.throughput(Throughput::Elements(count_vars(&set)));
+        g.bench_function(
+            format!("{name}: decode+iterate lazy (elements = vars)"),
+            |b| {
+                b.iter(|| {
+                    set.iter()
+                        .map(|p| decode_iterate_lazy(black_box(p)))
+                        .sum::<usize>()
+                })
+            },
+        );
+        g.bench_function(format!("{name}: naive (elements = vars)"), |b| {
+            b.iter(|| {
+                set.iter()
+                    .map(|p| naive(black_box(p)).map_or(0, |v| v.len()))
+                    .sum::<usize>()
+            })
+        });
+        g.finish();
+    }
 
     let wire = request_1mib();
     let mut g = c.benchmark_group("uwsgi/codec");
