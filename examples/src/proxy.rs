@@ -12,8 +12,8 @@ use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
-use crate::net::{Backend, Protocol, ReadHalf, Stream, describe_io};
+use crate::net::{Backend, Protocol, ReadHalf, Stream, WriteHalf, describe_io};
 
 /// A boxed error, as carried by bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -250,13 +250,41 @@ where
     Ok(resp)
 }
 
-/// The read side of a FastCGI exchange: records in, events out.
+/// The read side of a FastCGI exchange: records in, events out; once
+/// END_REQUEST is in, the connection goes back to `pool` if it can.
 struct FcgiReader {
     rd: ReadHalf,
+    writer: Writer,
+    pool: Option<Arc<Pool>>,
     conn: fastcgi_proto::client::Connection,
     buf: BytesMut,
     read: u64,
     ended: bool,
+}
+
+/// The write half of a FastCGI exchange: the task streaming the body
+/// (its output is the write half once every body byte is written), then,
+/// once the reader has written the end of STDIN after it, held. The reader
+/// writes that last record itself so that, when END_REQUEST arrives, it
+/// knows for certain whether the backend had the whole request.
+enum Writer {
+    Held(WriteHalf),
+    Task(AbortOnDrop),
+    /// The body could not be sent: the task ended and closed its half.
+    Failed,
+}
+
+/// An empty STDIN record of request 1: the end of the body.
+const STDIN_END: &[u8] = b"\x01\x05\x00\x01\x00\x00\x00\x00";
+
+/// Ends the body-writing task when the exchange is dropped, so a backend
+/// that stops reading cannot hold it.
+struct AbortOnDrop(tokio::task::JoinHandle<Option<WriteHalf>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl FcgiReader {
@@ -274,11 +302,28 @@ impl FcgiReader {
             if self.buf.capacity() - self.buf.len() < 4 * 1024 {
                 self.buf.reserve(16 * 1024);
             }
-            let n = self
-                .rd
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(ExchangeError::Io)?;
+            let Self {
+                rd, buf, writer, ..
+            } = self;
+            let n = if let Writer::Task(task) = writer {
+                tokio::select! {
+                    biased;
+                    sent = &mut task.0 => {
+                        *writer = match sent {
+                            Ok(Some(mut w)) => {
+                                w.write_all(STDIN_END).await.map_err(ExchangeError::Io)?;
+                                Writer::Held(w)
+                            }
+                            _ => Writer::Failed,
+                        };
+                        continue;
+                    }
+                    n = rd.read_buf(buf) => n,
+                }
+            } else {
+                rd.read_buf(buf).await
+            };
+            let n = n.map_err(ExchangeError::Io)?;
             if n == 0 {
                 return Err(ExchangeError::Protocol(format!(
                     "connection closed at offset {} before END_REQUEST",
@@ -291,6 +336,123 @@ impl FcgiReader {
                 .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
         }
     }
+
+    /// After END_REQUEST: the connection goes back to the pool when the
+    /// whole request was written and nothing follows END_REQUEST.
+    fn release(mut self) {
+        let Some(pool) = self.pool.take() else {
+            return;
+        };
+        if !self.ended
+            || !self.buf.is_empty()
+            || self.conn.input_buffered() != 0
+            || self.conn.poll_event().is_some()
+        {
+            return;
+        }
+        // With the body task still running, the backend answered before it
+        // had the whole request: closed.
+        if let Writer::Held(wr) = self.writer {
+            pool.put(self.rd, wr);
+        }
+    }
+}
+
+/// Idle FastCGI connections kept for reuse (KEEP_CONN), most recently used
+/// on top.
+struct Pool {
+    idle: Mutex<Vec<Idle>>,
+    max: usize,
+    timeout: Duration,
+}
+
+struct Idle {
+    rd: ReadHalf,
+    wr: WriteHalf,
+    since: Instant,
+}
+
+impl Pool {
+    fn new(max: usize, timeout: Duration) -> Self {
+        Self {
+            idle: Mutex::new(Vec::with_capacity(max)),
+            max,
+            timeout,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The most recently used idle connection that is younger than the
+    /// timeout and still open (a non-blocking read finds neither EOF, an
+    /// error nor stray bytes). Closed and expired ones are dropped.
+    fn take(&self) -> Option<(ReadHalf, WriteHalf)> {
+        loop {
+            let mut idle = self.lock();
+            let top = idle.pop()?;
+            if top.since.elapsed() > self.timeout {
+                // Pushed in time order: everything below is older still.
+                let expired = std::mem::take(&mut *idle);
+                drop(idle);
+                drop((top, expired));
+                return None;
+            }
+            drop(idle);
+            let mut probe = [0u8; 1];
+            let state = match &top.rd {
+                ReadHalf::Tcp(r) => r.try_read(&mut probe),
+                ReadHalf::Unix(r) => r.try_read(&mut probe),
+            };
+            if matches!(&state, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                return Some((top.rd, top.wr));
+            }
+        }
+    }
+
+    /// Keeps a connection; when full, the oldest one is closed.
+    fn put(&self, rd: ReadHalf, wr: WriteHalf) {
+        let since = Instant::now();
+        let mut idle = self.lock();
+        let evicted = (idle.len() >= self.max).then(|| idle.remove(0));
+        idle.push(Idle { rd, wr, since });
+        drop(idle);
+        drop(evicted);
+    }
+
+    fn idle(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// A FastCGI exchange that failed.
+struct FcgiFailure {
+    error: ExchangeError,
+    /// Nothing of the response was received (the write failed, or the
+    /// connection was reset or closed before the first byte).
+    nothing_received: bool,
+}
+
+/// BEGIN_REQUEST (id 1, responder, `keep_conn`) and the params, plus the
+/// end of STDIN for a request without a body.
+fn fastcgi_request(
+    vars: &[(Vec<u8>, Vec<u8>)],
+    keep_conn: bool,
+    bodiless: bool,
+) -> Result<Bytes, ExchangeError> {
+    use fastcgi_proto::Role;
+    let proto = |e: fastcgi_proto::client::RequestError| ExchangeError::Protocol(e.to_string());
+    let mut c = fastcgi_proto::client::Connection::new();
+    c.begin(1, Role::RESPONDER, keep_conn).map_err(proto)?;
+    c.params(1, vars.iter().map(|(k, v)| (&k[..], &v[..])))
+        .map_err(proto)?;
+    if bodiless {
+        c.stdin_end(1).map_err(proto)?;
+    }
+    Ok(c.poll_transmit().unwrap_or_default())
 }
 
 async fn fastcgi_exchange<B>(
@@ -303,50 +465,72 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    let bodiless = body.is_end_stream();
+    let first = fastcgi_request(&vars, false, bodiless)?;
+    let (rd, wr) = stream.into_split();
+    let body = (!bodiless).then_some(body);
+    fastcgi_attempt(rd, wr, first, body, None, &opts)
+        .await
+        .map_err(|f| f.error)
+}
+
+/// One FastCGI request on a connection: `first` (from [`fastcgi_request`]),
+/// then `body` (`None`: `first` already ends STDIN). With `pool`, the
+/// connection goes back to it after END_REQUEST.
+async fn fastcgi_attempt<B>(
+    rd: ReadHalf,
+    mut wr: WriteHalf,
+    first: Bytes,
+    body: Option<B>,
+    pool: Option<Arc<Pool>>,
+    opts: &ExchangeOptions,
+) -> Result<Response<BoxBody>, FcgiFailure>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     use fastcgi_proto::Role;
     use fastcgi_proto::client::{Connection, Event};
-    let proto = |e: fastcgi_proto::client::RequestError| ExchangeError::Protocol(e.to_string());
-    let mut wconn = Connection::new();
-    wconn.begin(1, Role::RESPONDER, false).map_err(proto)?;
-    wconn
-        .params(1, vars.iter().map(|(k, v)| (&k[..], &v[..])))
-        .map_err(proto)?;
-    let first = wconn.poll_transmit().unwrap_or_default();
-    let (r, mut w) = stream.into_split();
-    let (guard, released) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if w.write_all(&first).await.is_err() {
-            return;
+    let keep_conn = pool.is_some();
+    let fail = |error: ExchangeError, nothing_received: bool| FcgiFailure {
+        error,
+        nothing_received,
+    };
+    let writer = match body {
+        None => {
+            if let Err(e) = wr.write_all(&first).await {
+                return Err(fail(ExchangeError::Io(e), true));
+            }
+            Writer::Held(wr)
         }
-        let mut body = std::pin::pin!(body.map_err(Into::<BoxError>::into));
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return };
-            if let Ok(data) = frame.into_data() {
-                if wconn.stdin(1, &data).is_err() {
-                    return;
-                }
-                if let Some(out) = wconn.poll_transmit() {
-                    if w.write_all(&out).await.is_err() {
-                        return;
+        Some(body) => {
+            let mut wconn = Connection::new();
+            let _ = wconn.begin(1, Role::RESPONDER, keep_conn);
+            let _ = wconn.poll_transmit();
+            Writer::Task(AbortOnDrop(tokio::spawn(async move {
+                wr.write_all(&first).await.ok()?;
+                let mut body = std::pin::pin!(body.map_err(Into::<BoxError>::into));
+                while let Some(frame) = body.frame().await {
+                    if let Ok(data) = frame.ok()?.into_data() {
+                        wconn.stdin(1, &data).ok()?;
+                        if let Some(out) = wconn.poll_transmit() {
+                            wr.write_all(&out).await.ok()?;
+                        }
                     }
                 }
-            }
+                // The end of STDIN is the reader's to write; the write half
+                // stays open (no half-close) until the exchange is over.
+                Some(wr)
+            })))
         }
-        if wconn.stdin_end(1).is_err() {
-            return;
-        }
-        if let Some(out) = wconn.poll_transmit() {
-            if w.write_all(&out).await.is_err() {
-                return;
-            }
-        }
-        let _ = released.await;
-    });
+    };
     let mut rconn = Connection::new();
-    rconn.begin(1, Role::RESPONDER, false).map_err(proto)?;
+    let _ = rconn.begin(1, Role::RESPONDER, keep_conn);
     let _ = rconn.poll_transmit();
     let mut reader = FcgiReader {
-        rd: r,
+        rd,
+        writer,
+        pool,
         conn: rconn,
         buf: BytesMut::with_capacity(16 * 1024),
         read: 0,
@@ -361,13 +545,25 @@ where
     let ropts = wsgi_environ::response::ResponseOptions::default();
     let mut head_buf = BytesMut::new();
     let cgi = loop {
-        match reader.next().await? {
+        let next = match reader.next().await {
+            Ok(next) => next,
+            Err(e) => {
+                let nothing = reader.read == 0;
+                return Err(fail(e, nothing));
+            }
+        };
+        match next {
             Some(Event::Stdout { data, .. }) => {
                 head_buf.extend_from_slice(&data);
                 match wsgi_environ::parse_cgi_response(&head_buf, &ropts) {
                     Ok(wsgi_environ::Status::Complete(r)) => break r,
                     Ok(_) => {}
-                    Err(e) => return Err(ExchangeError::Protocol(format!("CGI head: {e}"))),
+                    Err(e) => {
+                        return Err(fail(
+                            ExchangeError::Protocol(format!("CGI head: {e}")),
+                            false,
+                        ));
+                    }
                 }
             }
             Some(Event::Stderr { data, .. }) => note(Note::Stderr(data)),
@@ -376,16 +572,19 @@ where
                     app_status: end.app_status,
                     protocol_status: end.protocol_status,
                 });
-                return Err(ExchangeError::Protocol(format!(
-                    "END_REQUEST ({:?}, app status {}) before a complete CGI head ({} bytes of STDOUT)",
-                    end.protocol_status,
-                    end.app_status,
-                    head_buf.len()
-                )));
+                return Err(fail(
+                    ExchangeError::Protocol(format!(
+                        "END_REQUEST ({:?}, app status {}) before a complete CGI head ({} bytes of STDOUT)",
+                        end.protocol_status,
+                        end.app_status,
+                        head_buf.len()
+                    )),
+                    false,
+                ));
             }
             Some(_) => {}
             None => {
-                return Err(ExchangeError::Protocol("no response".into()));
+                return Err(fail(ExchangeError::Protocol("no response".into()), false));
             }
         }
     };
@@ -403,12 +602,12 @@ where
             status = StatusCode::FOUND;
         }
     }
-    let state = (reader, (!rest.is_empty()).then_some(rest), guard, note);
+    let state = (reader, (!rest.is_empty()).then_some(rest), note);
     let limit = opts.read_timeout;
     let frames = futures_util::stream::unfold(Some(state), move |state| async move {
-        let (mut reader, first, guard, note) = state?;
+        let (mut reader, first, note) = state?;
         if let Some(b) = first {
-            return Some((Ok(Frame::data(b)), Some((reader, None, guard, note))));
+            return Some((Ok(Frame::data(b)), Some((reader, None, note))));
         }
         loop {
             let next = match within(limit, reader.next()).await {
@@ -417,7 +616,7 @@ where
             };
             return match next {
                 Ok(Some(Event::Stdout { data, .. })) => {
-                    Some((Ok(Frame::data(data)), Some((reader, None, guard, note))))
+                    Some((Ok(Frame::data(data)), Some((reader, None, note))))
                 }
                 Ok(Some(Event::Stderr { data, .. })) => {
                     note(Note::Stderr(data));
@@ -428,6 +627,8 @@ where
                         app_status: end.app_status,
                         protocol_status: end.protocol_status,
                     });
+                    // Every byte of the body has been handed out.
+                    reader.release();
                     None
                 }
                 Ok(Some(_)) => continue,
@@ -462,11 +663,20 @@ pub struct GatewayConfig {
     /// Largest request body without `Content-Length` (chunked) buffered to
     /// learn its length (413 above).
     pub max_chunked_body: usize,
+    /// FastCGI: idle backend connections kept for reuse (requests carry
+    /// FCGI_KEEP_CONN; nginx `keepalive` with `fastcgi_keep_conn on`). 0:
+    /// no KEEP_CONN, one connection per request. Not used for uwsgi, which
+    /// has no keep-alive.
+    pub keepalive: usize,
+    /// FastCGI: an idle connection older than this is closed instead of
+    /// reused (checked when the pool is next used).
+    pub keepalive_timeout: Duration,
 }
 
 impl GatewayConfig {
     /// Defaults for `backend`: no document root, index `index.php`, 60 s
-    /// timeout, 16 MiB chunked-body limit.
+    /// timeout, 16 MiB chunked-body limit, up to 64 idle FastCGI
+    /// connections kept for 60 s.
     pub fn new(backend: Backend) -> Self {
         Self {
             backend,
@@ -476,6 +686,8 @@ impl GatewayConfig {
             server_name: None,
             timeout: Duration::from_secs(60),
             max_chunked_body: 16 * 1024 * 1024,
+            keepalive: 64,
+            keepalive_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -483,19 +695,48 @@ impl GatewayConfig {
 /// An HTTP → uwsgi / FastCGI reverse proxy: nginx's `uwsgi_pass` /
 /// `fastcgi_pass` with the `uwsgi_params` / `fastcgi_params` presets.
 ///
-/// Each request opens its own backend connection (FastCGI without
-/// KEEP_CONN, like nginx without `fastcgi_keep_conn`): no state is shared
-/// between requests, so nothing on the request path takes a lock.
+/// uwsgi: each request opens its own backend connection.
+///
+/// FastCGI, with [`GatewayConfig::keepalive`] above 0 (nginx
+/// `fastcgi_keep_conn on` + `keepalive`): every request is sent as request
+/// id 1 with FCGI_KEEP_CONN, one request per connection at a time, on the
+/// most recently used idle connection of a pool shared by all client
+/// connections, or on a new one when the pool is empty. The connection goes
+/// back to the pool once END_REQUEST has been read, the whole request
+/// (body included) was written, nothing follows END_REQUEST in the read
+/// buffer and the response body has been handed to the client in full.
+/// Otherwise it is closed: on any error, timeout or malformed reply; when
+/// the client goes away before the response body is sent (the backend
+/// connection is dropped, not drained); when the backend answered before
+/// reading the whole request body. A backend that ignores KEEP_CONN and
+/// closes after END_REQUEST works: its closed connection is found and
+/// dropped when next taken. When full, the pool closes its oldest
+/// connection; idle ones older than [`GatewayConfig::keepalive_timeout`]
+/// are closed when the pool is next used.
+///
+/// Stale connections (the backend closed a kept connection while it was
+/// idle, as PHP-FPM and libfcgi may):
+/// * before reuse, a non-blocking read checks the connection: EOF, an error
+///   or unexpected bytes drop it, and the next idle one (or a new one) is
+///   used. Nothing of the request has been sent at that point.
+/// * a request without a body (no `Content-Length` and no chunked body, or
+///   an empty one) that fails on a reused connection before the first byte
+///   of the response arrives (write error, reset, EOF) is sent again, once,
+///   on a new connection. A request with a body is never sent twice (its
+///   body is streamed from the client and cannot be replayed): such a
+///   failure is a 502.
 #[derive(Clone)]
 pub struct Gateway {
     config: Arc<GatewayConfig>,
     notes: NoteSink,
+    pool: Option<Arc<Pool>>,
 }
 
 impl fmt::Debug for Gateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gateway")
             .field("config", &self.config)
+            .field("idle_connections", &self.idle_connections())
             .finish_non_exhaustive()
     }
 }
@@ -527,10 +768,58 @@ fn plain(status: StatusCode, msg: String) -> Response<BoxBody> {
 impl Gateway {
     /// A gateway with `config`.
     pub fn new(config: GatewayConfig) -> Self {
+        let pool = (config.backend.protocol == Protocol::Fastcgi && config.keepalive > 0)
+            .then(|| Arc::new(Pool::new(config.keepalive, config.keepalive_timeout)));
         Self {
             config: Arc::new(config),
             notes: Arc::new(log_stderr),
+            pool,
         }
+    }
+
+    /// Idle FastCGI connections in the pool now (0 for uwsgi or without
+    /// keep-alive).
+    pub fn idle_connections(&self) -> usize {
+        self.pool.as_ref().map_or(0, |p| p.idle())
+    }
+
+    /// A FastCGI request on a pooled connection, retried once on a new
+    /// connection when it is bodiless and failed before any response byte
+    /// on a reused one (see [`Gateway`]).
+    async fn fastcgi_pooled<B>(
+        &self,
+        pool: &Arc<Pool>,
+        vars: &[(Vec<u8>, Vec<u8>)],
+        body: B,
+        opts: &ExchangeOptions,
+    ) -> Result<Response<BoxBody>, ExchangeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let bodiless = body.is_end_stream();
+        let first = fastcgi_request(vars, true, bodiless)?;
+        let mut body = (!bodiless).then_some(body);
+        if let Some((rd, wr)) = pool.take() {
+            let attempt =
+                fastcgi_attempt(rd, wr, first.clone(), body.take(), Some(pool.clone()), opts);
+            match attempt.await {
+                Ok(resp) => return Ok(resp),
+                Err(f) if bodiless && f.nothing_received => {}
+                Err(f) => return Err(f.error),
+            }
+        }
+        let (rd, wr) = self
+            .config
+            .backend
+            .endpoint
+            .connect()
+            .await
+            .map_err(ExchangeError::Connect)?
+            .into_split();
+        fastcgi_attempt(rd, wr, first, body, Some(pool.clone()), opts)
+            .await
+            .map_err(|f| f.error)
     }
 
     /// The environ for a request head: the protocol's nginx preset, then for
@@ -625,6 +914,9 @@ impl Gateway {
             read_timeout: Some(c.timeout),
         };
         let work = async {
+            if let (Protocol::Fastcgi, Some(pool)) = (backend.protocol, &self.pool) {
+                return self.fastcgi_pooled(pool, &vars, body, &opts).await;
+            }
             let stream = backend
                 .endpoint
                 .connect()

@@ -19,13 +19,21 @@ usage: gateway [--listen ADDR] --backend URL [OPTIONS]
   --index NAME             appended to a script name ending in / (default index.php)
   --server-name NAME       SERVER_NAME (default: the request's host)
   --timeout SECS           connect + response head deadline, 504 after (default 60)
+  --keepalive N            FastCGI: idle backend connections kept for reuse,
+                           requests sent with FCGI_KEEP_CONN (default 64;
+                           0: no KEEP_CONN, one connection per request)
+  --keepalive-timeout SECS FastCGI: idle connections older than this are
+                           closed instead of reused (default 60)
   -h, --help               this text
 
 The environ is built with nginx's uwsgi_params (uwsgi) or fastcgi_params plus
 SCRIPT_FILENAME (FastCGI). Bodies stream both ways; a chunked request body is
 buffered (up to 16 MiB) to learn its CONTENT_LENGTH. Answers 502 when the
 backend is down or its reply malformed, 504 on timeout; FastCGI stderr is
-logged. Prints `listening http://ADDR` on stdout when ready. On Ctrl-C or SIGTERM stops
+logged. A kept FastCGI connection that the backend closed while idle is
+detected before reuse; a request without a body that fails on a reused
+connection before any response byte is sent again once on a new
+connection. Prints `listening http://ADDR` on stdout when ready. On Ctrl-C or SIGTERM stops
 accepting, lets requests in progress finish (up to 5 s) and exits 0.";
 
 fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
@@ -33,6 +41,7 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
     let mut backend = None;
     let (mut root, mut script, mut index, mut timeout) = (None, None, None, None);
     let mut server_name = None;
+    let (mut keepalive, mut keepalive_timeout) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |n: &str| args.next().ok_or_else(|| format!("{n} needs a value"));
@@ -54,6 +63,20 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
                         .map_err(|_| "--timeout needs whole seconds".to_owned())?,
                 );
             }
+            "--keepalive" => {
+                keepalive = Some(
+                    val("--keepalive")?
+                        .parse::<usize>()
+                        .map_err(|_| "--keepalive needs a whole number".to_owned())?,
+                );
+            }
+            "--keepalive-timeout" => {
+                keepalive_timeout = Some(
+                    val("--keepalive-timeout")?
+                        .parse::<u64>()
+                        .map_err(|_| "--keepalive-timeout needs whole seconds".to_owned())?,
+                );
+            }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
@@ -67,6 +90,12 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
     }
     if let Some(t) = timeout {
         c.timeout = Duration::from_secs(t);
+    }
+    if let Some(n) = keepalive {
+        c.keepalive = n;
+    }
+    if let Some(t) = keepalive_timeout {
+        c.keepalive_timeout = Duration::from_secs(t);
     }
     Ok(Some((listen, c)))
 }
