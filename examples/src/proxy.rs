@@ -8,6 +8,7 @@
 //! exchange. The response body is handed out chunk by chunk as it arrives;
 //! nothing is buffered whole.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::io;
@@ -257,6 +258,8 @@ struct FcgiReader {
     writer: Writer,
     pool: Option<Arc<Pool>>,
     conn: fastcgi_proto::client::Connection,
+    /// Events parsed from what has been read, not yet handed out.
+    pending: VecDeque<fastcgi_proto::client::Event>,
     buf: BytesMut,
     read: u64,
     ended: bool,
@@ -290,7 +293,7 @@ impl Drop for AbortOnDrop {
 impl FcgiReader {
     async fn next(&mut self) -> Result<Option<fastcgi_proto::client::Event>, ExchangeError> {
         loop {
-            if let Some(e) = self.conn.poll_event() {
+            if let Some(e) = self.pending.pop_front() {
                 if matches!(e, fastcgi_proto::client::Event::End { .. }) {
                     self.ended = true;
                 }
@@ -334,7 +337,46 @@ impl FcgiReader {
             self.conn
                 .handle_buf(&mut self.buf)
                 .map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+            while let Some(e) = self.conn.poll_event() {
+                self.pending.push_back(e);
+            }
         }
+    }
+
+    /// END_REQUEST has been read and no STDOUT comes before it: the body
+    /// handed out so far is the whole body.
+    fn only_end_left(&self) -> bool {
+        use fastcgi_proto::client::Event;
+        let mut end = false;
+        for e in &self.pending {
+            match e {
+                Event::Stdout { .. } => return false,
+                Event::End { .. } => end = true,
+                _ => {}
+            }
+        }
+        end
+    }
+
+    /// Hands out what is left when [`Self::only_end_left`] (stderr and
+    /// END_REQUEST notes), then releases the connection.
+    fn finish(mut self, note: &impl Fn(Note)) {
+        use fastcgi_proto::client::Event;
+        while let Some(e) = self.pending.pop_front() {
+            match e {
+                Event::Stderr { data, .. } => note(Note::Stderr(data)),
+                Event::End { end, .. } => {
+                    self.ended = true;
+                    note(Note::End {
+                        app_status: end.app_status,
+                        protocol_status: end.protocol_status,
+                    });
+                    break;
+                }
+                _ => {}
+            }
+        }
+        self.release();
     }
 
     /// After END_REQUEST: the connection goes back to the pool when the
@@ -346,7 +388,7 @@ impl FcgiReader {
         if !self.ended
             || !self.buf.is_empty()
             || self.conn.input_buffered() != 0
-            || self.conn.poll_event().is_some()
+            || !self.pending.is_empty()
         {
             return;
         }
@@ -354,6 +396,41 @@ impl FcgiReader {
         // had the whole request: closed.
         if let Writer::Held(wr) = self.writer {
             pool.put(self.rd, wr);
+        }
+    }
+}
+
+/// Reads the rest of a reply whose body the client already has in full
+/// (HEAD, or the announced Content-Length reached) up to END_REQUEST, then
+/// keeps the connection; STDOUT past that point is discarded. Any error, a
+/// silence longer than `limit` or more than 64 KiB of such STDOUT closes it
+/// instead.
+async fn drain(
+    mut reader: FcgiReader,
+    note: impl Fn(Note) + Send + 'static,
+    limit: Option<Duration>,
+) {
+    use fastcgi_proto::client::Event;
+    let mut discarded = 0usize;
+    loop {
+        match within(limit, reader.next()).await {
+            Ok(Ok(Some(Event::End { end, .. }))) => {
+                note(Note::End {
+                    app_status: end.app_status,
+                    protocol_status: end.protocol_status,
+                });
+                reader.release();
+                return;
+            }
+            Ok(Ok(Some(Event::Stderr { data, .. }))) => note(Note::Stderr(data)),
+            Ok(Ok(Some(Event::Stdout { data, .. }))) => {
+                discarded += data.len();
+                if discarded > 64 * 1024 {
+                    return;
+                }
+            }
+            Ok(Ok(Some(_))) => {}
+            _ => return,
         }
     }
 }
@@ -532,6 +609,7 @@ where
         writer,
         pool,
         conn: rconn,
+        pending: VecDeque::new(),
         buf: BytesMut::with_capacity(16 * 1024),
         read: 0,
         ended: false,
@@ -602,12 +680,38 @@ where
             status = StatusCode::FOUND;
         }
     }
-    let state = (reader, (!rest.is_empty()).then_some(rest), note);
+    // The connection is released before the last piece of the body is
+    // handed out: the client side stops polling the body once it has the
+    // length the backend announced (Content-Length), or at once for HEAD.
     let limit = opts.read_timeout;
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let complete = |sent: usize| opts.head_request || length == Some(sent as u64);
+    if reader.only_end_left() || complete(rest.len()) {
+        // The whole body is in (the usual case for short replies): one
+        // piece of known length. What is left of the reply is read in the
+        // background before the connection is kept.
+        if reader.only_end_left() {
+            reader.finish(&note);
+        } else {
+            tokio::spawn(drain(reader, note, limit));
+        }
+        let mut resp = Response::new(
+            Full::new(rest)
+                .map_err(|e: Infallible| match e {})
+                .boxed_unsync(),
+        );
+        *resp.status_mut() = status;
+        *resp.headers_mut() = headers;
+        return Ok(resp);
+    }
+    let sent = rest.len();
+    let state = (reader, (!rest.is_empty()).then_some(rest), note, sent);
     let frames = futures_util::stream::unfold(Some(state), move |state| async move {
-        let (mut reader, first, note) = state?;
+        let (mut reader, first, note, mut sent) = state?;
         if let Some(b) = first {
-            return Some((Ok(Frame::data(b)), Some((reader, None, note))));
+            return Some((Ok(Frame::data(b)), Some((reader, None, note, sent))));
         }
         loop {
             let next = match within(limit, reader.next()).await {
@@ -616,7 +720,16 @@ where
             };
             return match next {
                 Ok(Some(Event::Stdout { data, .. })) => {
-                    Some((Ok(Frame::data(data)), Some((reader, None, note))))
+                    sent += data.len();
+                    if reader.only_end_left() {
+                        reader.finish(&note);
+                        return Some((Ok(Frame::data(data)), None));
+                    }
+                    if length == Some(sent as u64) {
+                        tokio::spawn(drain(reader, note, limit));
+                        return Some((Ok(Frame::data(data)), None));
+                    }
+                    Some((Ok(Frame::data(data)), Some((reader, None, note, sent))))
                 }
                 Ok(Some(Event::Stderr { data, .. })) => {
                     note(Note::Stderr(data));

@@ -51,6 +51,9 @@ enum Mode {
     /// Like `Honour`, but the first requests of the first two connections
     /// are answered only once both have arrived (two in flight at once).
     Pair,
+    /// Like `Honour`, with `Content-Length: 6` in the reply head, and
+    /// END_REQUEST sent 20 ms after the body.
+    LengthLateEnd,
 }
 
 struct Counts {
@@ -67,6 +70,7 @@ struct Counts {
 }
 
 const REPLY_HEAD: &[u8] = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n";
+const REPLY_HEAD_LENGTH: &[u8] = b"Content-Type: text/plain\r\nContent-Length: 6\r\n\r\n";
 
 /// One record: (type, request id, content); `None` at EOF.
 async fn record(s: &mut tokio::net::TcpStream) -> Option<(u8, u16, Vec<u8>)> {
@@ -138,7 +142,19 @@ async fn serve_conn(mut s: tokio::net::TcpStream, mode: Mode, counts: Arc<Counts
             counts.pair.wait().await;
         }
         served += 1;
-        let mut out = encode(6, id, &[REPLY_HEAD, b"hello\n"].concat());
+        let head = if mode == Mode::LengthLateEnd {
+            REPLY_HEAD_LENGTH
+        } else {
+            REPLY_HEAD
+        };
+        let mut out = encode(6, id, &[head, b"hello\n"].concat());
+        if mode == Mode::LengthLateEnd {
+            if s.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         out.extend_from_slice(&encode(6, id, b""));
         out.extend_from_slice(&encode(3, id, &[0; 8]));
         if s.write_all(&out).await.is_err() {
@@ -187,8 +203,8 @@ fn request(s: &mut BufReader<TcpStream>, method: &str, body: &[u8]) -> (u16, Vec
         "{method} / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    let head = if body.is_empty() && method == "GET" {
-        "GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_owned()
+    let head = if body.is_empty() && method != "POST" {
+        format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n")
     } else {
         head
     };
@@ -196,6 +212,7 @@ fn request(s: &mut BufReader<TcpStream>, method: &str, body: &[u8]) -> (u16, Vec
     s.get_mut().write_all(body).unwrap();
     let mut status = String::new();
     s.read_line(&mut status).unwrap();
+    let head_only = method == "HEAD";
     let code = status[9..12].parse().unwrap();
     let (mut len, mut chunked) = (None, false);
     loop {
@@ -213,6 +230,9 @@ fn request(s: &mut BufReader<TcpStream>, method: &str, body: &[u8]) -> (u16, Vec
         }
     }
     let mut out = Vec::new();
+    if head_only {
+        return (code, out);
+    }
     if chunked {
         loop {
             let mut size = String::new();
@@ -423,4 +443,23 @@ fn a_backend_ignoring_keep_conn_still_answers_every_request() {
     // Every request still asked to keep the connection.
     let begins = counts.begins.lock().unwrap().clone();
     assert!(begins.iter().all(|b| b[10] == 1));
+}
+
+#[test]
+fn replies_with_a_length_and_head_requests_keep_the_connection() {
+    // The client has the whole body once Content-Length bytes are in (and
+    // at once for HEAD): the connection is kept after the END_REQUEST that
+    // follows 20 ms later.
+    let (b, counts) = backend(Mode::LengthLateEnd);
+    let (_g, gw) = gateway(&format!("fcgi://{b}"), &[]);
+    let mut c = client(&gw);
+    for i in 0..10 {
+        let method = if i % 2 == 0 { "GET" } else { "HEAD" };
+        let want = if i % 2 == 0 { &b"hello\n"[..] } else { b"" };
+        let (status, body) = request(&mut c, method, b"");
+        assert_eq!((status, &body[..]), (200, want), "request {i}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(counts.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(counts.requests.load(Ordering::SeqCst), 10);
 }
