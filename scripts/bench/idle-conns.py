@@ -2,9 +2,10 @@
 """Opens N idle TCP connections to a backend and holds them (scale test), or
 sends one probe request and checks the hello answer.
 
-usage: idle-conns.py HOST PORT N [--hold SECONDS]
+usage: idle-conns.py HOST PORT N [--hold SECONDS] [--send HEX]
        idle-conns.py HOST PORT 0 --probe uwsgi|fcgi
-Prints `open N` once every connection is established, then holds them."""
+Prints `open N` once every connection is established (and has sent the
+--send bytes, e.g. the first bytes of a request), then holds them."""
 import resource
 import socket
 import struct
@@ -64,7 +65,7 @@ def main():
     if len(args) < 3:
         raise SystemExit(__doc__)
     host, port, n = args[0], int(args[1]), int(args[2])
-    hold, probe = 60.0, None
+    hold, probe, send = 60.0, None, b""
     rest = args[3:]
     while rest:
         flag, val, rest = rest[0], rest[1], rest[2:]
@@ -72,6 +73,8 @@ def main():
             hold = float(val)
         elif flag == "--probe":
             probe = val
+        elif flag == "--send":
+            send = bytes.fromhex(val)
         else:
             raise SystemExit(f"unknown argument {flag}")
     if probe:
@@ -84,7 +87,10 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
     conns = []
     for _ in range(n):
-        conns.append(socket.create_connection((host, port), timeout=10))
+        s = socket.create_connection((host, port), timeout=10)
+        if send:
+            s.sendall(send)
+        conns.append(s)
     print(f"open {len(conns)}", flush=True)
     time.sleep(hold)
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use fastcgi_proto::server::{Config, Connection, Event};
+use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
 use uwsgi_proto::{HttpVersion, RequestDecoder, RequestFrame, ResponseHead, Status, special};
@@ -192,8 +193,19 @@ fn uwsgi_steps(dec: &mut RequestDecoder, buf: &[u8]) -> io::Result<(Step, usize)
 /// Serves one uwsgi connection: one request (or ping), then close.
 async fn serve_uwsgi<S: Stream>(mut s: S, r: Replies) -> io::Result<()> {
     let mut buf = BytesMut::new();
-    let mut dec = RequestDecoder::new();
-    let mut n = s.read_first(&mut buf).await?;
+    let n = s.read_first(&mut buf).await?;
+    serve_uwsgi_from(s, r, buf, RequestDecoder::new(), n).await
+}
+
+/// Goes on serving a uwsgi connection whose decoder has seen everything
+/// before `buf`; `n` is the size of the last read (0: end of input).
+async fn serve_uwsgi_from<S: Stream>(
+    mut s: S,
+    r: Replies,
+    mut buf: BytesMut,
+    mut dec: RequestDecoder,
+    mut n: usize,
+) -> io::Result<()> {
     loop {
         if n == 0 {
             return dec.finish(buf.len()).map_err(invalid);
@@ -215,11 +227,100 @@ async fn serve_uwsgi<S: Stream>(mut s: S, r: Replies) -> io::Result<()> {
             // Everything decoded (body bytes discarded): reuse the whole buffer.
             buf.clear();
         }
-        if buf.capacity() - buf.len() < READ_BUF / 4 {
-            buf.reserve(READ_BUF);
-        }
-        n = s.read_buf(&mut buf).await?;
+        n = if n < FIRST_READ && buf.capacity() < READ_BUF {
+            // A head arriving in pieces (or a peer gone quiet): wait without
+            // growing the buffer; a full first read reserves the big one.
+            s.read_first(&mut buf).await?
+        } else {
+            if buf.capacity() - buf.len() < READ_BUF / 4 {
+                buf.reserve(READ_BUF);
+            }
+            s.read_buf(&mut buf).await?
+        };
     }
+}
+
+/// The uwsgi TCP listener: deferred accept (uwsgi clients speak first, so it
+/// loses nothing), registered for readiness only (see [`accept_uwsgi`]).
+/// One request, one answer, then close: Nagle never delays the answer.
+fn uwsgi_listener(l: TcpListener) -> io::Result<AsyncFd<std::net::TcpListener>> {
+    sys::defer_accept(&l, DEFER_ACCEPT_SECS)?;
+    l.into_std().and_then(sys::register)
+}
+
+/// Accepts uwsgi connections without registering them with the runtime:
+/// a request already complete in the socket when it is accepted (the usual
+/// case with deferred accept, see [`uwsgi_listener`]) is answered on the spot, with
+/// one read and one write; anything else goes on as a task.
+async fn accept_uwsgi(l: AsyncFd<std::net::TcpListener>, r: Replies) {
+    loop {
+        let mut ready = match l.readable().await {
+            Ok(g) => g,
+            Err(e) => {
+                accept_error(e).await;
+                continue;
+            }
+        };
+        loop {
+            match l.get_ref().accept() {
+                Ok((s, _)) => report("uwsgi", answer_now(s, r)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready.clear_ready();
+                    break;
+                }
+                Err(e) => {
+                    accept_error(e).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Answers a freshly accepted uwsgi connection if its request is all there,
+/// else hands it to a task.
+fn answer_now(s: std::net::TcpStream, r: Replies) -> io::Result<()> {
+    use std::io::{Read, Write};
+    s.set_nonblocking(true)?;
+    let mut first = [0u8; FIRST_READ];
+    let n = match (&s).read(&mut first) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            let s = TcpStream::from_std(s)?;
+            tokio::spawn(async move { report("uwsgi", serve_uwsgi(s, r).await) });
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let mut dec = RequestDecoder::new();
+    if n == 0 {
+        return dec.finish(0).map_err(invalid);
+    }
+    let got = first.get(..n).unwrap_or_default();
+    let (step, used) = uwsgi_steps(&mut dec, got)?;
+    let reply = match step {
+        Step::Reply => r.uwsgi,
+        Step::Pong => r.pong,
+        Step::Close => return Ok(()),
+        Step::Next => {
+            let mut buf = BytesMut::with_capacity(if n == FIRST_READ { READ_BUF } else { n });
+            buf.extend_from_slice(got.get(used..).unwrap_or_default());
+            let s = TcpStream::from_std(s)?;
+            tokio::spawn(async move { report("uwsgi", serve_uwsgi_from(s, r, buf, dec, n).await) });
+            return Ok(());
+        }
+    };
+    // The whole request has been read: closing after the answer sends a FIN.
+    let sent = match (&s).write(reply) {
+        Ok(w) => w,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if let Some(rest) = reply.get(sent..).filter(|rest| !rest.is_empty()) {
+        let mut s = TcpStream::from_std(s)?;
+        tokio::spawn(async move { report("uwsgi", s.write_all(rest).await) });
+    }
+    Ok(())
 }
 
 /// Serves one FastCGI connection: any number of requests with KEEP_CONN.
@@ -306,6 +407,10 @@ async fn accept_error(e: io::Error) {
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
+/// How long the kernel holds a connection that has sent nothing before
+/// handing it to `accept` anyway.
+const DEFER_ACCEPT_SECS: libc::c_int = 4;
+
 /// Listen queue of the TCP listeners: room for a burst of a thousand
 /// connections from the front server.
 const BACKLOG: u32 = 4096;
@@ -327,6 +432,51 @@ fn listen(addr: &str) -> io::Result<TcpListener> {
     sock.listen(BACKLOG)
 }
 
+/// The two calls this server makes that std (stable), tokio and socket2 offer
+/// no safe wrapper for. Both act on a descriptor the caller owns and keeps
+/// open; the gain is measured in BENCHMARKS.md (uwsgi behind nginx).
+#[allow(unsafe_code)]
+mod sys {
+    use std::io;
+    use std::net::TcpListener;
+    use std::os::fd::AsRawFd;
+
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+
+    /// Sets `TCP_DEFER_ACCEPT`: the kernel hands a connection to `accept`
+    /// only once its first bytes have arrived (or after about `secs`
+    /// seconds), so a uwsgi request is usually complete when accepted.
+    pub(super) fn defer_accept(l: &impl AsRawFd, secs: libc::c_int) -> io::Result<()> {
+        let len = libc::socklen_t::try_from(size_of::<libc::c_int>())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: `l` is an open socket for the duration of the call, and the
+        // option value points to a live `c_int` of `len` bytes.
+        let rc = unsafe {
+            libc::setsockopt(
+                l.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_DEFER_ACCEPT,
+                (&raw const secs).cast(),
+                len,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Registers a non-blocking listener with the runtime for readiness
+    /// only, so that the connections it accepts are not registered.
+    pub(super) fn register(l: TcpListener) -> io::Result<AsyncFd<TcpListener>> {
+        // SAFETY: the `AsyncFd` owns `l`, so the descriptor stays open and
+        // refers to the same socket for as long as it is registered.
+        unsafe { AsyncFd::register_with_interest(l, Interest::READABLE) }.map_err(io::Error::from)
+    }
+}
+
 async fn run(o: Opts) -> Result<(), String> {
     let r = replies()?;
     if let Some(a) = &o.uwsgi {
@@ -335,17 +485,8 @@ async fn run(o: Opts) -> Result<(), String> {
             "listening uwsgi://{}",
             l.local_addr().map_err(|e| e.to_string())?
         );
-        tokio::spawn(async move {
-            loop {
-                match l.accept().await {
-                    // One request, one answer, then close: Nagle never delays it.
-                    Ok((s, _)) => {
-                        tokio::spawn(async move { report("uwsgi", serve_uwsgi(s, r).await) });
-                    }
-                    Err(e) => accept_error(e).await,
-                }
-            }
-        });
+        let l = uwsgi_listener(l).map_err(|e| format!("{a}: {e}"))?;
+        tokio::spawn(accept_uwsgi(l, r));
     }
     if let Some(a) = &o.fcgi {
         let l = listen(a).map_err(|e| format!("cannot listen on {a}: {e}"))?;
@@ -498,6 +639,90 @@ mod tests {
         client.shutdown().await.unwrap();
         let err = task.await.unwrap().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// A uwsgi listener on a free loopback port, served as `run` does.
+    async fn uwsgi_server() -> std::net::SocketAddr {
+        let l = uwsgi_listener(listen("127.0.0.1:0").unwrap()).unwrap();
+        let addr = l.get_ref().local_addr().unwrap();
+        tokio::spawn(accept_uwsgi(l, replies().unwrap()));
+        addr
+    }
+
+    fn get_request() -> Vec<u8> {
+        let mut vars = uwsgi_proto::VarsBuilder::new();
+        vars.var("REQUEST_METHOD", "GET").var("PATH_INFO", "/");
+        let mut wire = Vec::new();
+        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
+            .unwrap()
+            .encode(&mut wire);
+        wire
+    }
+
+    /// Sends `parts` with a pause between them, returns all the server said.
+    async fn exchange(addr: std::net::SocketAddr, parts: &[&[u8]]) -> Vec<u8> {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            c.write_all(part).await.unwrap();
+        }
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).await.unwrap();
+        out
+    }
+
+    const HELLO: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n";
+
+    #[tokio::test]
+    async fn tcp_uwsgi_whole_request_is_answered_on_accept() {
+        let addr = uwsgi_server().await;
+        for _ in 0..3 {
+            assert_eq!(exchange(addr, &[&get_request()]).await, HELLO);
+        }
+        assert_eq!(exchange(addr, &[&[100, 0, 0, 0]]).await, [100, 0, 0, 1]);
+    }
+
+    #[tokio::test]
+    async fn tcp_uwsgi_request_in_pieces_is_answered() {
+        let addr = uwsgi_server().await;
+        let wire = get_request();
+        // header only, then the vars; then a vars block cut in two
+        assert_eq!(exchange(addr, &[&wire[..4], &wire[4..]]).await, HELLO);
+        assert_eq!(exchange(addr, &[&wire[..9], &wire[9..]]).await, HELLO);
+        // a ping in two pieces
+        assert_eq!(exchange(addr, &[&[100, 0], &[0, 0]]).await, [100, 0, 0, 1]);
+    }
+
+    #[tokio::test]
+    async fn tcp_uwsgi_post_body_is_drained_and_answered() {
+        let addr = uwsgi_server().await;
+        let mut vars = uwsgi_proto::VarsBuilder::new();
+        vars.var("REQUEST_METHOD", "POST")
+            .var("CONTENT_LENGTH", "1048576");
+        let mut wire = Vec::new();
+        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
+            .unwrap()
+            .encode(&mut wire);
+        let body = vec![b'x'; 1 << 20];
+        assert_eq!(
+            exchange(addr, &[&wire, &body[..1000], &body[1000..]]).await,
+            HELLO
+        );
+    }
+
+    #[tokio::test]
+    async fn tcp_uwsgi_peer_gone_mid_head_leaves_the_server_serving() {
+        let addr = uwsgi_server().await;
+        let wire = get_request();
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(&wire[..6]).await.unwrap();
+        drop(c);
+        // a packet kind hello-server does not serve: closed without an answer
+        assert_eq!(exchange(addr, &[&[224, 0, 0, 0]]).await, b"");
+        assert_eq!(exchange(addr, &[&wire]).await, HELLO);
     }
 
     #[tokio::test]
