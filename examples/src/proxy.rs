@@ -13,6 +13,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -441,6 +442,8 @@ struct Pool {
     idle: Mutex<Vec<Idle>>,
     max: usize,
     timeout: Duration,
+    /// The task closing expired idle connections is running.
+    reaping: AtomicBool,
 }
 
 struct Idle {
@@ -455,7 +458,21 @@ impl Pool {
             idle: Mutex::new(Vec::with_capacity(max)),
             max,
             timeout,
+            reaping: AtomicBool::new(false),
         }
+    }
+
+    /// Closes the idle connections older than the timeout.
+    fn expire(&self) {
+        let expired: Vec<Idle> = {
+            let mut idle = self.lock();
+            let n = idle
+                .iter()
+                .take_while(|i| i.since.elapsed() > self.timeout)
+                .count();
+            idle.drain(..n).collect()
+        };
+        drop(expired);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
@@ -490,8 +507,21 @@ impl Pool {
         }
     }
 
-    /// Keeps a connection; when full, the oldest one is closed.
-    fn put(&self, rd: ReadHalf, wr: WriteHalf) {
+    /// Keeps a connection; when full, the oldest one is closed. The first
+    /// call starts a task that closes expired idle connections every half
+    /// timeout (at least every 100 ms) until the pool is dropped.
+    fn put(self: &Arc<Self>, rd: ReadHalf, wr: WriteHalf) {
+        if !self.reaping.swap(true, Ordering::Relaxed) {
+            let pool = Arc::downgrade(self);
+            let every = (self.timeout / 2).max(Duration::from_millis(100));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Some(pool) = pool.upgrade() else { return };
+                    pool.expire();
+                }
+            });
+        }
         let since = Instant::now();
         let mut idle = self.lock();
         let evicted = (idle.len() >= self.max).then(|| idle.remove(0));
@@ -782,7 +812,7 @@ pub struct GatewayConfig {
     /// has no keep-alive.
     pub keepalive: usize,
     /// FastCGI: an idle connection older than this is closed instead of
-    /// reused (checked when the pool is next used).
+    /// reused (within half this time, at least every 100 ms).
     pub keepalive_timeout: Duration,
 }
 
@@ -825,7 +855,9 @@ impl GatewayConfig {
 /// closes after END_REQUEST works: its closed connection is found and
 /// dropped when next taken. When full, the pool closes its oldest
 /// connection; idle ones older than [`GatewayConfig::keepalive_timeout`]
-/// are closed when the pool is next used.
+/// are never reused, and are closed by a background task within half that
+/// time (at least every 100 ms) so that they do not hold backend processes
+/// (PHP-FPM, libfcgi: one connection per process) for long.
 ///
 /// Stale connections (the backend closed a kept connection while it was
 /// idle, as PHP-FPM and libfcgi may):

@@ -463,3 +463,17 @@ fn replies_with_a_length_and_head_requests_keep_the_connection() {
     assert_eq!(counts.connections.load(Ordering::SeqCst), 1);
     assert_eq!(counts.requests.load(Ordering::SeqCst), 10);
 }
+
+#[test]
+fn idle_connections_are_closed_after_the_keepalive_timeout() {
+    let (b, counts) = backend(Mode::Honour);
+    let (_g, gw) = gateway(&format!("fcgi://{b}"), &["--keepalive-timeout", "1"]);
+    assert_eq!(get(&gw).0, 200);
+    assert_eq!(get(&gw).0, 200);
+    assert_eq!(counts.closed.load(Ordering::SeqCst), 0);
+    // Closed by the gateway within 1.5 s of going idle, with no request.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(counts.closed.load(Ordering::SeqCst), 1);
+    assert_eq!(get(&gw).0, 200);
+    assert_eq!(counts.connections.load(Ordering::SeqCst), 2);
+}

@@ -23,7 +23,7 @@ usage: gateway [--listen ADDR] --backend URL [OPTIONS]
                            requests sent with FCGI_KEEP_CONN (default 64;
                            0: no KEEP_CONN, one connection per request)
   --keepalive-timeout SECS FastCGI: idle connections older than this are
-                           closed instead of reused (default 60)
+                           closed (default 60)
   -h, --help               this text
 
 The environ is built with nginx's uwsgi_params (uwsgi) or fastcgi_params plus
