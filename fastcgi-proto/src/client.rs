@@ -12,8 +12,11 @@
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
+use core::num::NonZeroUsize;
 
 use bytes::{Bytes, BytesMut};
+
+use crate::server::complete_records_len;
 
 use crate::{
     BeginRequest, Body, DecodeError, EncodeError, EndRequest, HEADER_LEN, Params, Record,
@@ -252,7 +255,36 @@ impl Connection {
     }
 
     /// Feeds received bytes. After an error the connection must be closed.
-    pub fn handle_bytes(&mut self, src: &[u8]) -> Result<(), ClientError> {
+    ///
+    /// The complete records in `src` are copied out of it once, together,
+    /// and handed out as slices of that copy; only a record cut by the end
+    /// of `src` is kept in the connection's own buffer (at most one record).
+    pub fn handle_bytes(&mut self, mut src: &[u8]) -> Result<(), ClientError> {
+        // A record begun by an earlier call: copy only what it lacks.
+        while !self.inbuf.is_empty() && !src.is_empty() {
+            let need = match Record::parse(&self.inbuf, self.offset)? {
+                Status::Incomplete { needed } => needed.map_or(1, NonZeroUsize::get),
+                Status::Complete(_) => 0,
+            };
+            let (piece, rest) = src.split_at(need.min(src.len()));
+            self.inbuf.extend_from_slice(piece);
+            src = rest;
+            self.drain_records()?;
+        }
+        let len = complete_records_len(src, usize::MAX);
+        if let Some(records) = src.get(..len).filter(|r| !r.is_empty()) {
+            let mut records = Bytes::copy_from_slice(records);
+            while let Status::Complete((r, used)) = Record::parse(&records, self.offset)? {
+                let (header, content_len) = (r.header, r.content.len());
+                let content = records
+                    .split_to(used)
+                    .slice(HEADER_LEN..HEADER_LEN + content_len);
+                self.offset += used;
+                self.record(header.record_type, header.request_id, content)?;
+            }
+            src = src.get(len..).unwrap_or_default();
+        }
+        // At most one record, cut short; a bad header is reported now.
         self.inbuf.extend_from_slice(src);
         self.drain_records()
     }

@@ -24,19 +24,47 @@
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
+use core::num::NonZeroUsize;
 
 use bytes::{Bytes, BytesMut};
 
 use crate::{
     Body, DecodeError, EncodeError, EndRequest, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
-    HEADER_LEN, Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, Record, RecordLayout,
-    RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
+    HEADER_LEN, Header, Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, Record,
+    RecordLayout, RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
 };
 
 /// Default `max_buffered`: 256 KiB of unpolled body data.
 pub const DEFAULT_MAX_BUFFERED: usize = 256 * 1024;
 /// Largest possible record on the wire.
 pub const MAX_RECORD_LEN: usize = 8 + 65535 + 255;
+
+/// Length of the complete records at the start of `src`, read from their
+/// headers alone (a bad header is reported when the record is parsed). Stops
+/// after the record whose content brings the running total to
+/// `max_content` or beyond, and before a record that would make the prefix
+/// longer than `max_content` + [`MAX_RECORD_LEN`] (records carrying little
+/// content), but always takes a first complete record.
+pub(crate) fn complete_records_len(src: &[u8], max_content: usize) -> usize {
+    let max_len = max_content.saturating_add(MAX_RECORD_LEN);
+    let (mut len, mut content) = (0usize, 0usize);
+    while content < max_content {
+        let Some(&[_, _, _, _, l1, l0, pad, _]) =
+            src.get(len..).and_then(<[u8]>::first_chunk::<HEADER_LEN>)
+        else {
+            break;
+        };
+        let content_len = usize::from(u16::from_be_bytes([l1, l0]));
+        let record_len = HEADER_LEN + content_len + usize::from(pad);
+        let end = len + record_len;
+        if end > src.len() || (len > 0 && end > max_len) {
+            break;
+        }
+        len = end;
+        content += content_len;
+    }
+    len
+}
 
 /// Connection configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,23 +294,81 @@ impl Connection {
     /// Feeds received bytes; returns how many were taken. Fewer than given
     /// means back-pressure: poll events, then offer the rest again. After a
     /// returned error the connection must be closed.
-    pub fn handle_bytes(&mut self, mut src: &[u8]) -> Result<usize, ServerError> {
+    ///
+    /// Complete records are copied out of `src` once, together, and handed
+    /// out as slices of that copy; only a record cut by the end of `src` is
+    /// kept in the connection's own buffer. The copy stops once the records
+    /// in it carry enough content to reach `max_buffered`, so a large `src`
+    /// is never held beyond the limit.
+    pub fn handle_bytes(&mut self, src: &[u8]) -> Result<usize, ServerError> {
+        let mut taken = self.complete_held(src)?;
+        loop {
+            if !self.inbuf.is_empty() || self.stopped() {
+                return Ok(taken);
+            }
+            let rest = src.get(taken..).unwrap_or_default();
+            let len = complete_records_len(rest, self.budget());
+            let Some(records) = rest.get(..len).filter(|r| !r.is_empty()) else {
+                // At most one record, cut short: keep it; a bad header is
+                // reported now, as soon as its 8 bytes are here.
+                self.inbuf.extend_from_slice(rest);
+                self.process()?;
+                return Ok(src.len());
+            };
+            let mut records = Bytes::copy_from_slice(records);
+            while !records.is_empty() && !self.stopped() {
+                let Some((header, content)) = self.next_record(&mut records)? else {
+                    // not reached: `records` holds complete records only
+                    return Ok(taken);
+                };
+                taken += header.record_len();
+                self.record(header.record_type, header.request_id, content)?;
+            }
+        }
+    }
+
+    /// Completes a record begun by an earlier call from the start of `src`,
+    /// copying only the bytes it lacks; returns how many were taken.
+    fn complete_held(&mut self, src: &[u8]) -> Result<usize, ServerError> {
         let mut taken = 0;
         loop {
             self.process()?;
-            if self.closed || self.buffered >= self.config.max_buffered || src.is_empty() {
+            if self.inbuf.is_empty() || self.stopped() || taken == src.len() {
                 return Ok(taken);
             }
             let need = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Incomplete { needed } => needed.map_or(1, |n| n.get()),
+                Status::Incomplete { needed } => needed.map_or(1, NonZeroUsize::get),
                 Status::Complete(_) => 0,
             };
-            let n = need.max(1).min(src.len());
-            let (a, b) = src.split_at(n);
-            self.inbuf.extend_from_slice(a);
-            src = b;
-            taken += n;
+            let rest = src.get(taken..).unwrap_or_default();
+            let piece = rest.get(..need.max(1)).unwrap_or(rest);
+            self.inbuf.extend_from_slice(piece);
+            taken += piece.len();
         }
+    }
+
+    /// Whether input is no longer taken: closed, or `max_buffered` reached.
+    fn stopped(&self) -> bool {
+        self.closed || self.buffered >= self.config.max_buffered
+    }
+
+    /// Content bytes that may still be queued before `max_buffered`.
+    fn budget(&self) -> usize {
+        self.config.max_buffered.saturating_sub(self.buffered)
+    }
+
+    /// Splits the next complete record off `src`: its header and its
+    /// content as a slice of `src` (no copy).
+    fn next_record(&mut self, src: &mut Bytes) -> Result<Option<(Header, Bytes)>, ServerError> {
+        let (header, content_len, used) = match Record::parse(src, self.offset)? {
+            Status::Complete((r, used)) => (r.header, r.content.len(), used),
+            Status::Incomplete { .. } => return Ok(None),
+        };
+        let content = src
+            .split_to(used)
+            .slice(HEADER_LEN..HEADER_LEN + content_len);
+        self.offset += used;
+        Ok(Some((header, content)))
     }
 
     /// Feeds received bytes held in a `BytesMut`, taking complete records
@@ -310,14 +396,12 @@ impl Connection {
     /// # Ok::<(), fastcgi_proto::server::ServerError>(())
     /// ```
     pub fn handle_buf(&mut self, src: &mut BytesMut) -> Result<(), ServerError> {
+        let n = self.complete_held(src)?;
+        let _ = src.split_to(n);
         if !self.inbuf.is_empty() {
-            let n = self.handle_bytes(src)?;
-            let _ = src.split_to(n);
-            if !self.inbuf.is_empty() {
-                return Ok(());
-            }
+            return Ok(());
         }
-        while !self.closed && self.buffered < self.config.max_buffered {
+        while !self.stopped() {
             let (header, content_len, used) = match Record::parse(src, self.offset)? {
                 Status::Complete((r, used)) => (r.header, r.content.len(), used),
                 Status::Incomplete { .. } => return Ok(()),
