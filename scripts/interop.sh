@@ -130,8 +130,11 @@ cp scripts/peers/php/*.php "$NGX_F_PEER_ROOT/conf/"
 spawn gateway-uwsgi "$RUN_DIR/gateway-uwsgi.log" "$BIN/gateway" --listen "127.0.0.1:$GW_U" \
     --backend "uwsgi://127.0.0.1:$UWSGI_SRV" --document-root "$RUN_DIR/ngx-u-peer/nginx-u/html"
 wait_port "$GW_U" gateway-uwsgi "$RUN_DIR/gateway-uwsgi.log" "$LAST_PID"
+# PHP-FPM has 2 children here and a kept FastCGI connection pins one: the
+# gateway closes its idle kept connections after 1 s, so that nginx (same
+# pool) is not left waiting for a child.
 spawn gateway-fcgi "$RUN_DIR/gateway-fcgi.log" "$BIN/gateway" --listen "127.0.0.1:$GW_F" \
-    --backend "fcgi://127.0.0.1:$PHP" --document-root "$NGX_F_PEER_ROOT"
+    --backend "fcgi://127.0.0.1:$PHP" --document-root "$NGX_F_PEER_ROOT" --keepalive-timeout 1
 wait_port "$GW_F" gateway-fcgi "$RUN_DIR/gateway-fcgi.log" "$LAST_PID"
 
 RESULTS="$RUN_DIR/results.tsv"
