@@ -396,7 +396,7 @@ impl FcgiReader {
         // With the body task still running, the backend answered before it
         // had the whole request: closed.
         if let Writer::Held(wr) = self.writer {
-            pool.put(self.rd, wr);
+            pool.put(self.rd, wr, self.buf);
         }
     }
 }
@@ -449,6 +449,8 @@ struct Pool {
 struct Idle {
     rd: ReadHalf,
     wr: WriteHalf,
+    /// The connection's read buffer, empty, kept to be reused.
+    buf: BytesMut,
     since: Instant,
 }
 
@@ -484,7 +486,7 @@ impl Pool {
     /// The most recently used idle connection that is younger than the
     /// timeout and still open (a non-blocking read finds neither EOF, an
     /// error nor stray bytes). Closed and expired ones are dropped.
-    fn take(&self) -> Option<(ReadHalf, WriteHalf)> {
+    fn take(&self) -> Option<(ReadHalf, WriteHalf, BytesMut)> {
         loop {
             let mut idle = self.lock();
             let top = idle.pop()?;
@@ -502,7 +504,7 @@ impl Pool {
                 ReadHalf::Unix(r) => r.try_read(&mut probe),
             };
             if matches!(&state, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-                return Some((top.rd, top.wr));
+                return Some((top.rd, top.wr, top.buf));
             }
         }
     }
@@ -510,7 +512,7 @@ impl Pool {
     /// Keeps a connection; when full, the oldest one is closed. The first
     /// call starts a task that closes expired idle connections every half
     /// timeout (at least every 100 ms) until the pool is dropped.
-    fn put(self: &Arc<Self>, rd: ReadHalf, wr: WriteHalf) {
+    fn put(self: &Arc<Self>, rd: ReadHalf, wr: WriteHalf, buf: BytesMut) {
         if !self.reaping.swap(true, Ordering::Relaxed) {
             let pool = Arc::downgrade(self);
             let every = (self.timeout / 2).max(Duration::from_millis(100));
@@ -525,7 +527,7 @@ impl Pool {
         let since = Instant::now();
         let mut idle = self.lock();
         let evicted = (idle.len() >= self.max).then(|| idle.remove(0));
-        idle.push(Idle { rd, wr, since });
+        idle.push(Idle { rd, wr, buf, since });
         drop(idle);
         drop(evicted);
     }
@@ -550,16 +552,23 @@ fn fastcgi_request(
     keep_conn: bool,
     bodiless: bool,
 ) -> Result<Bytes, ExchangeError> {
-    use fastcgi_proto::Role;
-    let proto = |e: fastcgi_proto::client::RequestError| ExchangeError::Protocol(e.to_string());
-    let mut c = fastcgi_proto::client::Connection::new();
-    c.begin(1, Role::RESPONDER, keep_conn).map_err(proto)?;
-    c.params(1, vars.iter().map(|(k, v)| (&k[..], &v[..])))
+    use fastcgi_proto::{BeginRequest, RecordLayout, RecordType, Role};
+    let proto = |e: fastcgi_proto::EncodeError| ExchangeError::Protocol(e.to_string());
+    let pairs = || vars.iter().map(|(k, v)| (&k[..], &v[..]));
+    let params_len: usize = pairs().map(|(k, v)| fastcgi_proto::pair_len(k, v)).sum();
+    // BEGIN_REQUEST, the params' records (header and padding each), the
+    // empty PARAMS, the empty STDIN.
+    let mut out = BytesMut::with_capacity(params_len + params_len / 65_528 * 16 + 64);
+    let begin = BeginRequest::new(Role::RESPONDER, keep_conn).to_bytes();
+    fastcgi_proto::encode_record(&mut out, RecordType::BEGIN_REQUEST, 1, &begin, 8)
+        .map_err(proto)?;
+    let layout = RecordLayout::default();
+    fastcgi_proto::encode_pairs(&mut out, RecordType::PARAMS, 1, pairs(), layout, true)
         .map_err(proto)?;
     if bodiless {
-        c.stdin_end(1).map_err(proto)?;
+        out.extend_from_slice(STDIN_END);
     }
-    Ok(c.poll_transmit().unwrap_or_default())
+    Ok(out.freeze())
 }
 
 async fn fastcgi_exchange<B>(
@@ -576,7 +585,7 @@ where
     let first = fastcgi_request(&vars, false, bodiless)?;
     let (rd, wr) = stream.into_split();
     let body = (!bodiless).then_some(body);
-    fastcgi_attempt(rd, wr, first, body, None, &opts)
+    fastcgi_attempt((rd, wr, BytesMut::new()), first, body, None, &opts)
         .await
         .map_err(|f| f.error)
 }
@@ -585,8 +594,7 @@ where
 /// then `body` (`None`: `first` already ends STDIN). With `pool`, the
 /// connection goes back to it after END_REQUEST.
 async fn fastcgi_attempt<B>(
-    rd: ReadHalf,
-    mut wr: WriteHalf,
+    (rd, mut wr, buf): (ReadHalf, WriteHalf, BytesMut),
     first: Bytes,
     body: Option<B>,
     pool: Option<Arc<Pool>>,
@@ -640,7 +648,7 @@ where
         pool,
         conn: rconn,
         pending: VecDeque::new(),
-        buf: BytesMut::with_capacity(16 * 1024),
+        buf,
         read: 0,
         ended: false,
     };
@@ -945,9 +953,9 @@ impl Gateway {
         let bodiless = body.is_end_stream();
         let first = fastcgi_request(vars, true, bodiless)?;
         let mut body = (!bodiless).then_some(body);
-        if let Some((rd, wr)) = pool.take() {
+        if let Some(conn) = pool.take() {
             let attempt =
-                fastcgi_attempt(rd, wr, first.clone(), body.take(), Some(pool.clone()), opts);
+                fastcgi_attempt(conn, first.clone(), body.take(), Some(pool.clone()), opts);
             match attempt.await {
                 Ok(resp) => return Ok(resp),
                 Err(f) if bodiless && f.nothing_received => {}
@@ -962,7 +970,8 @@ impl Gateway {
             .await
             .map_err(ExchangeError::Connect)?
             .into_split();
-        fastcgi_attempt(rd, wr, first, body, Some(pool.clone()), opts)
+        let conn = (rd, wr, BytesMut::new());
+        fastcgi_attempt(conn, first, body, Some(pool.clone()), opts)
             .await
             .map_err(|f| f.error)
     }
