@@ -659,8 +659,10 @@ where
         }
     };
     let ropts = wsgi_environ::response::ResponseOptions::default();
+    // STDOUT so far while the head is incomplete; a head that comes whole
+    // in the first STDOUT record is parsed in place.
     let mut head_buf = BytesMut::new();
-    let cgi = loop {
+    let (cgi, seen) = loop {
         let next = match reader.next().await {
             Ok(next) => next,
             Err(e) => {
@@ -670,9 +672,18 @@ where
         };
         match next {
             Some(Event::Stdout { data, .. }) => {
-                head_buf.extend_from_slice(&data);
-                match wsgi_environ::parse_cgi_response(&head_buf, &ropts) {
-                    Ok(wsgi_environ::Status::Complete(r)) => break r,
+                let parsed = if head_buf.is_empty() {
+                    wsgi_environ::parse_cgi_response(&data, &ropts)
+                } else {
+                    head_buf.extend_from_slice(&data);
+                    wsgi_environ::parse_cgi_response(&head_buf, &ropts)
+                };
+                match parsed {
+                    Ok(wsgi_environ::Status::Complete(r)) if head_buf.is_empty() => {
+                        break (r, data);
+                    }
+                    Ok(wsgi_environ::Status::Complete(r)) => break (r, head_buf.split().freeze()),
+                    Ok(_) if head_buf.is_empty() => head_buf.extend_from_slice(&data),
                     Ok(_) => {}
                     Err(e) => {
                         return Err(fail(
@@ -704,9 +715,7 @@ where
             }
         }
     };
-    let rest = head_buf
-        .split_off(cgi.body_offset.min(head_buf.len()))
-        .freeze();
+    let rest = seen.slice(cgi.body_offset.min(seen.len())..);
     let mut headers = cgi.head.headers;
     strip_hop_by_hop(&mut headers);
     let mut status = cgi.head.status;

@@ -54,6 +54,8 @@ enum Mode {
     /// Like `Honour`, with `Content-Length: 6` in the reply head, and
     /// END_REQUEST sent 20 ms after the body.
     LengthLateEnd,
+    /// Like `Honour`, with the reply head cut across two STDOUT records.
+    SplitHead,
 }
 
 struct Counts {
@@ -147,7 +149,12 @@ async fn serve_conn(mut s: tokio::net::TcpStream, mode: Mode, counts: Arc<Counts
         } else {
             REPLY_HEAD
         };
-        let mut out = encode(6, id, &[head, b"hello\n"].concat());
+        let whole = [head, b"hello\n"].concat();
+        let mut out = if mode == Mode::SplitHead {
+            [encode(6, id, &whole[..20]), encode(6, id, &whole[20..])].concat()
+        } else {
+            encode(6, id, &whole)
+        };
         if mode == Mode::LengthLateEnd {
             if s.write_all(&out).await.is_err() {
                 return;
@@ -476,4 +483,14 @@ fn idle_connections_are_closed_after_the_keepalive_timeout() {
     assert_eq!(counts.closed.load(Ordering::SeqCst), 1);
     assert_eq!(get(&gw).0, 200);
     assert_eq!(counts.connections.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_reply_head_cut_across_records_is_joined() {
+    let (b, counts) = backend(Mode::SplitHead);
+    let (_g, gw) = gateway(&format!("fcgi://{b}"), &[]);
+    for _ in 0..3 {
+        assert_eq!(get(&gw), (200, b"hello\n".to_vec()));
+    }
+    assert_eq!(counts.connections.load(Ordering::SeqCst), 1);
 }
