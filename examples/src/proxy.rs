@@ -5,8 +5,9 @@
 //! The request body is written by its own task on the write half of the
 //! connection while the response is read from the read half, so a backend
 //! that answers before it has read the whole body cannot deadlock the
-//! exchange. The response body is handed out chunk by chunk as it arrives;
-//! nothing is buffered whole.
+//! exchange (for FastCGI, the empty STDIN record that ends the body is
+//! written by the reading side once that task is done). The response body
+//! is handed out chunk by chunk as it arrives; nothing is buffered whole.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -865,6 +866,10 @@ impl GatewayConfig {
 /// back to the pool once END_REQUEST has been read, the whole request
 /// (body included) was written, nothing follows END_REQUEST in the read
 /// buffer and the response body has been handed to the client in full.
+/// When the client has the whole body before END_REQUEST arrives (the
+/// reply's `Content-Length` reached, or a HEAD request), the rest of the
+/// reply is read in the background up to END_REQUEST (STDOUT past that
+/// point discarded, at most 64 KiB) and the connection kept after it.
 /// Otherwise it is closed: on any error, timeout or malformed reply; when
 /// the client goes away before the response body is sent (the backend
 /// connection is dropped, not drained); when the backend answered before
@@ -880,7 +885,9 @@ impl GatewayConfig {
 /// idle, as PHP-FPM and libfcgi may):
 /// * before reuse, a non-blocking read checks the connection: EOF, an error
 ///   or unexpected bytes drop it, and the next idle one (or a new one) is
-///   used. Nothing of the request has been sent at that point.
+///   used. Nothing of the request has been sent at that point. (The check
+///   sees a close once the runtime has been told of it; a close that races
+///   with the reuse is left to the next rule.)
 /// * a request without a body (no `Content-Length` and no chunked body, or
 ///   an empty one) that fails on a reused connection before the first byte
 ///   of the response arrives (write error, reset, EOF) is sent again, once,
