@@ -243,16 +243,20 @@ async fn serve_uwsgi_from<S: Stream>(
 /// The uwsgi TCP listener: deferred accept (uwsgi clients speak first, so it
 /// loses nothing), registered for readiness only (see [`accept_uwsgi`]).
 /// One request, one answer, then close: Nagle never delays the answer.
-fn uwsgi_listener(l: TcpListener) -> io::Result<AsyncFd<std::net::TcpListener>> {
+fn uwsgi_listener(l: TcpListener) -> io::Result<AsyncFd<socket2::Socket>> {
     sys::defer_accept(&l, DEFER_ACCEPT_SECS)?;
-    l.into_std().and_then(sys::register)
+    sys::register(socket2::Socket::from(l.into_std()?))
 }
+
+/// Connections the uwsgi listener accepts in a row before other tasks get
+/// a turn.
+const ACCEPT_BATCH: usize = 64;
 
 /// Accepts uwsgi connections without registering them with the runtime:
 /// a request already complete in the socket when it is accepted (the usual
 /// case with deferred accept, see [`uwsgi_listener`]) is answered on the spot, with
 /// one read and one write; anything else goes on as a task.
-async fn accept_uwsgi(l: AsyncFd<std::net::TcpListener>, r: Replies) {
+async fn accept_uwsgi(l: AsyncFd<socket2::Socket>, r: Replies) {
     loop {
         let mut ready = match l.readable().await {
             Ok(g) => g,
@@ -261,11 +265,17 @@ async fn accept_uwsgi(l: AsyncFd<std::net::TcpListener>, r: Replies) {
                 continue;
             }
         };
-        loop {
-            match l.get_ref().accept() {
-                Ok((s, _)) => report("uwsgi", answer_now(s, r)),
+        let mut drained = false;
+        for _ in 0..ACCEPT_BATCH {
+            // Non-blocking from the start: no extra call before the read.
+            match l
+                .get_ref()
+                .accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+            {
+                Ok((s, _)) => report("uwsgi", answer_now(s.into(), r)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     ready.clear_ready();
+                    drained = true;
                     break;
                 }
                 Err(e) => {
@@ -274,6 +284,12 @@ async fn accept_uwsgi(l: AsyncFd<std::net::TcpListener>, r: Replies) {
                 }
             }
         }
+        drop(ready);
+        if !drained {
+            // A steady stream of connections must not starve the other
+            // tasks (FastCGI connections, request bodies still arriving).
+            tokio::task::yield_now().await;
+        }
     }
 }
 
@@ -281,7 +297,6 @@ async fn accept_uwsgi(l: AsyncFd<std::net::TcpListener>, r: Replies) {
 /// else hands it to a task.
 fn answer_now(s: std::net::TcpStream, r: Replies) -> io::Result<()> {
     use std::io::{Read, Write};
-    s.set_nonblocking(true)?;
     let mut first = [0u8; FIRST_READ];
     let n = match (&s).read(&mut first) {
         Ok(n) => n,
@@ -438,9 +453,9 @@ fn listen(addr: &str) -> io::Result<TcpListener> {
 #[allow(unsafe_code)]
 mod sys {
     use std::io;
-    use std::net::TcpListener;
     use std::os::fd::AsRawFd;
 
+    use socket2::Socket;
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
 
@@ -470,7 +485,7 @@ mod sys {
 
     /// Registers a non-blocking listener with the runtime for readiness
     /// only, so that the connections it accepts are not registered.
-    pub(super) fn register(l: TcpListener) -> io::Result<AsyncFd<TcpListener>> {
+    pub(super) fn register(l: Socket) -> io::Result<AsyncFd<Socket>> {
         // SAFETY: the `AsyncFd` owns `l`, so the descriptor stays open and
         // refers to the same socket for as long as it is registered.
         unsafe { AsyncFd::register_with_interest(l, Interest::READABLE) }.map_err(io::Error::from)
@@ -644,7 +659,7 @@ mod tests {
     /// A uwsgi listener on a free loopback port, served as `run` does.
     async fn uwsgi_server() -> std::net::SocketAddr {
         let l = uwsgi_listener(listen("127.0.0.1:0").unwrap()).unwrap();
-        let addr = l.get_ref().local_addr().unwrap();
+        let addr = l.get_ref().local_addr().unwrap().as_socket().unwrap();
         tokio::spawn(accept_uwsgi(l, replies().unwrap()));
         addr
     }
