@@ -312,6 +312,21 @@ fn bench(c: &mut Criterion) {
         ("mixed clients", mixed_clients()),
         ("shuffled order", shuffled_order()),
     ] {
+        let (_, a_lazy) = allocations(GLOBAL, || {
+            set.iter()
+                .map(|p| decode_iterate_lazy(black_box(p)))
+                .sum::<usize>()
+        });
+        let (_, a_naive) = allocations(GLOBAL, || {
+            set.iter()
+                .map(|p| naive(black_box(p)).map_or(0, |v| v.len()))
+                .sum::<usize>()
+        });
+        eprintln!(
+            "uwsgi: {name}: {} packets, {} vars; heap allocations per set: decode+iterate {a_lazy}, naive {a_naive}",
+            set.len(),
+            count_vars(&set)
+        );
         let mut g = c.benchmark_group("uwsgi/vars, 256 packets");
         g.throughput(Throughput::Elements(count_vars(&set)));
         g.bench_function(
