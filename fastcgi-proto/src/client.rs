@@ -12,15 +12,15 @@
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
-use core::num::NonZeroUsize;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::record::{record_bytes_missing, split_record};
 use crate::server::complete_records_len;
 
 use crate::{
-    BeginRequest, Body, DecodeError, EncodeError, EndRequest, HEADER_LEN, Params, Record,
-    RecordLayout, RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
+    BeginRequest, Body, DecodeError, EncodeError, EndRequest, Params, RecordLayout, RecordType,
+    Role, StreamWriter, encode_pairs, encode_record,
 };
 
 /// What the application sent.
@@ -262,10 +262,7 @@ impl Connection {
     pub fn handle_bytes(&mut self, mut src: &[u8]) -> Result<(), ClientError> {
         // A record begun by an earlier call: copy only what it lacks.
         while !self.inbuf.is_empty() && !src.is_empty() {
-            let need = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Incomplete { needed } => needed.map_or(1, NonZeroUsize::get),
-                Status::Complete(_) => 0,
-            };
+            let need = record_bytes_missing(&self.inbuf, self.offset)?;
             let (piece, rest) = src.split_at(need.min(src.len()));
             self.inbuf.extend_from_slice(piece);
             src = rest;
@@ -274,12 +271,7 @@ impl Connection {
         let len = complete_records_len(src, usize::MAX);
         if let Some(records) = src.get(..len).filter(|r| !r.is_empty()) {
             let mut records = Bytes::copy_from_slice(records);
-            while let Status::Complete((r, used)) = Record::parse(&records, self.offset)? {
-                let (header, content_len) = (r.header, r.content.len());
-                let content = records
-                    .split_to(used)
-                    .slice(HEADER_LEN..HEADER_LEN + content_len);
-                self.offset += used;
+            while let Some((header, content)) = split_record(&mut records, &mut self.offset)? {
                 self.record(header.record_type, header.request_id, content)?;
             }
             src = src.get(len..).unwrap_or_default();
@@ -316,17 +308,11 @@ impl Connection {
     }
 
     fn drain_records(&mut self) -> Result<(), ClientError> {
-        loop {
-            let (header, content_len, used) = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Complete((r, used)) => (r.header, r.content.len(), used),
-                Status::Incomplete { .. } => return Ok(()),
-            };
-            // The content is handed out as a slice of the frozen record: no copy.
-            let record = self.inbuf.split_to(used).freeze();
-            self.offset += used;
-            let content = record.slice(HEADER_LEN..HEADER_LEN + content_len);
+        // The content is handed out as a slice of the frozen record: no copy.
+        while let Some((header, content)) = split_record(&mut self.inbuf, &mut self.offset)? {
             self.record(header.record_type, header.request_id, content)?;
         }
+        Ok(())
     }
 
     fn record(&mut self, ty: RecordType, id: u16, content: Bytes) -> Result<(), ClientError> {

@@ -1,6 +1,6 @@
 //! Record headers, record types and the fixed-size bodies.
 
-use bytes::{BufMut, Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::{DecodeError, Status};
 
@@ -236,6 +236,54 @@ pub struct Record<'a> {
     pub header: Header,
     /// The content (padding excluded).
     pub content: &'a [u8],
+}
+
+/// A buffer records are split off without copying: [`Bytes`] or
+/// [`BytesMut`] (frozen as it is split).
+pub(crate) trait RecordBuf: core::ops::Deref<Target = [u8]> {
+    /// The first `at` bytes, split off.
+    fn split_front(&mut self, at: usize) -> Bytes;
+}
+
+impl RecordBuf for Bytes {
+    fn split_front(&mut self, at: usize) -> Bytes {
+        self.split_to(at)
+    }
+}
+
+impl RecordBuf for BytesMut {
+    fn split_front(&mut self, at: usize) -> Bytes {
+        self.split_to(at).freeze()
+    }
+}
+
+/// Splits the next complete record off the front of `buf` (whose first byte
+/// is at `*offset` in the stream, advanced past the record): its header and
+/// its content as a slice of `buf`'s memory, no copy. `None` while the
+/// record is incomplete.
+#[inline]
+pub(crate) fn split_record<B: RecordBuf>(
+    buf: &mut B,
+    offset: &mut usize,
+) -> Result<Option<(Header, Bytes)>, DecodeError> {
+    let (header, content_len, used) = match Record::parse(buf, *offset)? {
+        Status::Complete((r, used)) => (r.header, r.content.len(), used),
+        Status::Incomplete { .. } => return Ok(None),
+    };
+    let content = buf
+        .split_front(used)
+        .slice(HEADER_LEN..HEADER_LEN + content_len);
+    *offset += used;
+    Ok(Some((header, content)))
+}
+
+/// How many more bytes the record begun in `buf` needs (0: complete), or the
+/// error its header already shows.
+pub(crate) fn record_bytes_missing(buf: &[u8], offset: usize) -> Result<usize, DecodeError> {
+    Ok(match Record::parse(buf, offset)? {
+        Status::Incomplete { needed } => needed.map_or(1, core::num::NonZeroUsize::get),
+        Status::Complete(_) => 0,
+    })
 }
 
 impl<'a> Record<'a> {

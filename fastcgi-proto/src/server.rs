@@ -24,14 +24,14 @@
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::num::NonZeroUsize;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::record::{record_bytes_missing, split_record};
 use crate::{
     Body, DecodeError, EncodeError, EndRequest, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
-    HEADER_LEN, Header, Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, Record,
-    RecordLayout, RecordType, Role, Status, StreamWriter, encode_pairs, encode_record,
+    HEADER_LEN, Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, RecordLayout,
+    RecordType, Role, StreamWriter, encode_pairs, encode_record,
 };
 
 /// Default `max_buffered`: 256 KiB of unpolled body data.
@@ -317,7 +317,7 @@ impl Connection {
             };
             let mut records = Bytes::copy_from_slice(records);
             while !records.is_empty() && !self.stopped() {
-                let Some((header, content)) = self.next_record(&mut records)? else {
+                let Some((header, content)) = split_record(&mut records, &mut self.offset)? else {
                     // not reached: `records` holds complete records only
                     return Ok(taken);
                 };
@@ -336,10 +336,7 @@ impl Connection {
             if self.inbuf.is_empty() || self.stopped() || taken == src.len() {
                 return Ok(taken);
             }
-            let need = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Incomplete { needed } => needed.map_or(1, NonZeroUsize::get),
-                Status::Complete(_) => 0,
-            };
+            let need = record_bytes_missing(&self.inbuf, self.offset)?;
             let rest = src.get(taken..).unwrap_or_default();
             let piece = rest.get(..need.max(1)).unwrap_or(rest);
             self.inbuf.extend_from_slice(piece);
@@ -355,20 +352,6 @@ impl Connection {
     /// Content bytes that may still be queued before `max_buffered`.
     fn budget(&self) -> usize {
         self.config.max_buffered.saturating_sub(self.buffered)
-    }
-
-    /// Splits the next complete record off `src`: its header and its
-    /// content as a slice of `src` (no copy).
-    fn next_record(&mut self, src: &mut Bytes) -> Result<Option<(Header, Bytes)>, ServerError> {
-        let (header, content_len, used) = match Record::parse(src, self.offset)? {
-            Status::Complete((r, used)) => (r.header, r.content.len(), used),
-            Status::Incomplete { .. } => return Ok(None),
-        };
-        let content = src
-            .split_to(used)
-            .slice(HEADER_LEN..HEADER_LEN + content_len);
-        self.offset += used;
-        Ok(Some((header, content)))
     }
 
     /// Feeds received bytes held in a `BytesMut`, taking complete records
@@ -402,15 +385,9 @@ impl Connection {
             return Ok(());
         }
         while !self.stopped() {
-            let (header, content_len, used) = match Record::parse(src, self.offset)? {
-                Status::Complete((r, used)) => (r.header, r.content.len(), used),
-                Status::Incomplete { .. } => return Ok(()),
+            let Some((header, content)) = split_record(src, &mut self.offset)? else {
+                return Ok(());
             };
-            let content = src
-                .split_to(used)
-                .freeze()
-                .slice(HEADER_LEN..HEADER_LEN + content_len);
-            self.offset += used;
             self.record(header.record_type, header.request_id, content)?;
         }
         Ok(())
@@ -418,17 +395,10 @@ impl Connection {
 
     fn process(&mut self) -> Result<(), ServerError> {
         while !self.closed {
-            let (header, content_len, used) = match Record::parse(&self.inbuf, self.offset)? {
-                Status::Complete((r, used)) => (r.header, r.content.len(), used),
-                Status::Incomplete { .. } => return Ok(()),
-            };
             // The content is handed out as a slice of the frozen record: no copy.
-            let content = self
-                .inbuf
-                .split_to(used)
-                .freeze()
-                .slice(HEADER_LEN..HEADER_LEN + content_len);
-            self.offset += used;
+            let Some((header, content)) = split_record(&mut self.inbuf, &mut self.offset)? else {
+                return Ok(());
+            };
             self.record(header.record_type, header.request_id, content)?;
         }
         Ok(())
