@@ -603,18 +603,23 @@ mod tests {
         }
     }
 
+    /// A uwsgi request packet (head only) with these vars.
+    fn request(vars: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = uwsgi_proto::VarsBuilder::new();
+        b.vars(vars.iter().copied());
+        let mut wire = Vec::new();
+        b.packet(uwsgi_proto::Modifier1::WSGI, 0)
+            .unwrap()
+            .encode(&mut wire);
+        wire
+    }
+
     #[tokio::test]
     async fn uwsgi_post_is_drained_and_answered() {
         let r = replies().unwrap();
         let (mut client, server) = duplex(1 << 16);
         let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
-        let mut vars = uwsgi_proto::VarsBuilder::new();
-        vars.var("REQUEST_METHOD", "POST")
-            .var("CONTENT_LENGTH", "300000");
-        let mut wire = Vec::new();
-        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
-            .unwrap()
-            .encode(&mut wire);
+        let mut wire = request(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "300000")]);
         wire.extend(std::iter::repeat_n(b'x', 300_000));
         client.write_all(&wire).await.unwrap();
         let mut out = Vec::new();
@@ -643,12 +648,7 @@ mod tests {
         let r = replies().unwrap();
         let (mut client, server) = duplex(1 << 10);
         let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
-        let mut vars = uwsgi_proto::VarsBuilder::new();
-        vars.var("CONTENT_LENGTH", "10");
-        let mut wire = Vec::new();
-        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
-            .unwrap()
-            .encode(&mut wire);
+        let mut wire = request(&[("CONTENT_LENGTH", "10")]);
         wire.extend_from_slice(b"short");
         client.write_all(&wire).await.unwrap();
         client.shutdown().await.unwrap();
@@ -665,13 +665,7 @@ mod tests {
     }
 
     fn get_request() -> Vec<u8> {
-        let mut vars = uwsgi_proto::VarsBuilder::new();
-        vars.var("REQUEST_METHOD", "GET").var("PATH_INFO", "/");
-        let mut wire = Vec::new();
-        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
-            .unwrap()
-            .encode(&mut wire);
-        wire
+        request(&[("REQUEST_METHOD", "GET"), ("PATH_INFO", "/")])
     }
 
     /// Sends `parts` with a pause between them, returns all the server said.
@@ -714,13 +708,7 @@ mod tests {
     #[tokio::test]
     async fn tcp_uwsgi_post_body_is_drained_and_answered() {
         let addr = uwsgi_server().await;
-        let mut vars = uwsgi_proto::VarsBuilder::new();
-        vars.var("REQUEST_METHOD", "POST")
-            .var("CONTENT_LENGTH", "1048576");
-        let mut wire = Vec::new();
-        vars.packet(uwsgi_proto::Modifier1::WSGI, 0)
-            .unwrap()
-            .encode(&mut wire);
+        let mut wire = request(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "1048576")]);
         let body = vec![b'x'; 1 << 20];
         assert_eq!(
             exchange(addr, &[&wire, &body[..1000], &body[1000..]]).await,
