@@ -708,7 +708,7 @@ mod tests {
     #[tokio::test]
     async fn tcp_uwsgi_post_body_is_drained_and_answered() {
         let addr = uwsgi_server().await;
-        let mut wire = request(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "1048576")]);
+        let wire = request(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "1048576")]);
         let body = vec![b'x'; 1 << 20];
         assert_eq!(
             exchange(addr, &[&wire, &body[..1000], &body[1000..]]).await,
