@@ -1,16 +1,21 @@
 //! wsgi-environ: request → environ for a typical browser request (15
 //! headers), environ → request on the resulting pairs, and CGI response head
 //! parsing. The baseline is the hand-written `HashMap<String, String>`
-//! mapping FastCGI client users write (no policy, UTF-8 only).
+//! mapping FastCGI client users write (no policy, UTF-8 only). Heap
+//! allocations per operation are printed before the timings.
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
 use std::hint::black_box;
 
+use benches::{allocations, install_counting_allocator};
 use criterion::{Criterion, criterion_group, criterion_main};
+use wsgi_environ::Environ;
 use wsgi_environ::build::{BuildOptions, Connection, Preset, build_environ};
 use wsgi_environ::parse::{ParseOptions, environ_to_request};
 use wsgi_environ::response::{ResponseOptions, parse_cgi_response};
+
+install_counting_allocator!();
 
 fn browser() -> http::request::Parts {
     let h: [(&str, &str); 15] = [
@@ -83,6 +88,21 @@ fn benches(c: &mut Criterion) {
     let parts = browser();
     let conn = conn();
     let opts = BuildOptions::new(Preset::FastcgiParams);
+    let env = build_environ(&parts, &conn, &opts).unwrap();
+    let popts = ParseOptions::default();
+    let ropts = ResponseOptions::default();
+    let (_, a_build) = allocations(GLOBAL, || build_environ(black_box(&parts), &conn, &opts));
+    let (_, a_naive) = allocations(GLOBAL, || naive(black_box(&parts)));
+    let (_, a_copy) = allocations(GLOBAL, || Environ::from_pairs(black_box(&env).iter()));
+    let (_, a_parse) = allocations(GLOBAL, || {
+        environ_to_request(black_box(&env).iter(), &popts)
+    });
+    let (_, a_resp) = allocations(GLOBAL, || parse_cgi_response(black_box(RESPONSE), &ropts));
+    eprintln!(
+        "environ: {} vars; heap allocations per op: request_to_environ {a_build}, naive {a_naive}, \
+         from_pairs {a_copy}, environ_to_request {a_parse}, cgi_response_head_parse {a_resp}",
+        env.len()
+    );
     let mut g = c.benchmark_group("environ");
     g.bench_function("request_to_environ/fastcgi_params/15_headers", |b| {
         b.iter(|| build_environ(black_box(&parts), &conn, &opts).unwrap())
@@ -90,12 +110,12 @@ fn benches(c: &mut Criterion) {
     g.bench_function("request_to_environ/naive_hashmap/15_headers", |b| {
         b.iter(|| naive(black_box(&parts)))
     });
-    let env = build_environ(&parts, &conn, &opts).unwrap();
-    let popts = ParseOptions::default();
+    g.bench_function("environ_from_pairs/fastcgi_params", |b| {
+        b.iter(|| Environ::from_pairs(black_box(&env).iter()))
+    });
     g.bench_function("environ_to_request/fastcgi_params", |b| {
         b.iter(|| environ_to_request(black_box(&env).iter(), &popts).unwrap())
     });
-    let ropts = ResponseOptions::default();
     g.bench_function("cgi_response_head_parse/7_fields", |b| {
         b.iter(|| parse_cgi_response(black_box(RESPONSE), &ropts).unwrap())
     });
