@@ -2,7 +2,9 @@
 //! fcgiwrap, any libfcgi application).
 //!
 //! Start requests with [`Connection::begin`], send params and body, feed
-//! received bytes to [`Connection::handle_bytes`], take [`Event`]s and send
+//! received bytes to [`Connection::handle_bytes`] (or, without copying
+//! them, [`Connection::handle_buf`] or [`Connection::handle_shared`]),
+//! take [`Event`]s and send
 //! what [`Connection::poll_transmit`] returns.
 //!
 //! END_REQUEST ends STDOUT and STDERR even without their empty records
@@ -13,9 +15,9 @@
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
-use crate::record::{record_bytes_missing, split_record};
+use crate::record::{RecordBuf, record_bytes_missing, split_record};
 use crate::server::complete_records_len;
 
 use crate::{
@@ -259,25 +261,81 @@ impl Connection {
     /// The complete records in `src` are copied out of it once, together,
     /// and handed out as slices of that copy; only a record cut by the end
     /// of `src` is kept in the connection's own buffer (at most one record).
-    pub fn handle_bytes(&mut self, mut src: &[u8]) -> Result<(), ClientError> {
-        // A record begun by an earlier call: copy only what it lacks.
-        while !self.inbuf.is_empty() && !src.is_empty() {
-            let need = record_bytes_missing(&self.inbuf, self.offset)?;
-            let (piece, rest) = src.split_at(need.min(src.len()));
-            self.inbuf.extend_from_slice(piece);
-            src = rest;
-            self.drain_records()?;
-        }
+    pub fn handle_bytes(&mut self, src: &[u8]) -> Result<(), ClientError> {
+        let taken = self.complete_held(src)?;
+        let src = src.get(taken..).unwrap_or_default();
         let len = complete_records_len(src, usize::MAX);
-        if let Some(records) = src.get(..len).filter(|r| !r.is_empty()) {
-            let mut records = Bytes::copy_from_slice(records);
-            while let Some((header, content)) = split_record(&mut records, &mut self.offset)? {
-                self.record(header.record_type, header.request_id, content)?;
-            }
-            src = src.get(len..).unwrap_or_default();
+        let (records, cut) = src.split_at(len.min(src.len()));
+        if !records.is_empty() {
+            self.take_records(&mut Bytes::copy_from_slice(records))?;
         }
         // At most one record, cut short; a bad header is reported now.
+        self.inbuf.extend_from_slice(cut);
+        self.drain_records()
+    }
+
+    /// Feeds received bytes held in a [`Bytes`] (a hyper body chunk, a
+    /// quinn chunk, a frozen read buffer, a capture file) without copying
+    /// them: complete records are split off `src` (a reference count, no
+    /// copy) and the STDOUT / STDERR events are slices of `src`'s memory.
+    /// Takes everything in `src`, leaving it empty; the events and errors
+    /// are those of [`handle_bytes`](Self::handle_bytes) on the same bytes.
+    ///
+    /// A record begun by an earlier call is completed first, copying only
+    /// the bytes it lacks; a record cut by the end of `src` (less than one
+    /// record; a bad header in it is reported now) is copied into the
+    /// connection's own buffer, as a `Bytes` cannot be appended to. After an
+    /// error the connection must be closed.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use fastcgi_proto::{Role, client};
+    /// let mut conn = client::Connection::new();
+    /// conn.begin(1, Role::RESPONDER, false)?;
+    /// let mut wire = Bytes::from_static(b"\x01\x06\x00\x01\x00\x02\x06\x00hi\0\0\0\0\0\0\x01\x03");
+    /// let start = wire.as_ptr() as usize;
+    /// conn.handle_shared(&mut wire)?;
+    /// assert!(wire.is_empty());
+    /// assert_eq!(conn.input_buffered(), 2); // the start of END_REQUEST, copied
+    /// let Some(client::Event::Stdout { id: 1, data }) = conn.poll_event() else { panic!() };
+    /// assert_eq!(data, "hi");
+    /// assert_eq!(data.as_ptr() as usize, start + 8); // a slice of the input
+    /// conn.handle_shared(&mut Bytes::from_static(b"\x00\x01\x00\x08\x00\x00\0\0\0\0\0\0\0\0"))?;
+    /// assert!(matches!(conn.poll_event(), Some(client::Event::End { id: 1, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handle_shared(&mut self, src: &mut Bytes) -> Result<(), ClientError> {
+        let taken = self.complete_held(src)?;
+        src.advance(taken);
+        self.take_records(src)
+    }
+
+    /// Completes a record begun by an earlier call from the start of `src`,
+    /// copying only the bytes it lacks; returns how many were taken.
+    fn complete_held(&mut self, src: &[u8]) -> Result<usize, ClientError> {
+        let mut rest = src;
+        while !self.inbuf.is_empty() && !rest.is_empty() {
+            let need = record_bytes_missing(&self.inbuf, self.offset)?;
+            let (piece, tail) = rest.split_at(need.min(rest.len()));
+            self.inbuf.extend_from_slice(piece);
+            rest = tail;
+            self.drain_records()?;
+        }
+        Ok(src.len() - rest.len())
+    }
+
+    /// Splits the complete records off `src` (no copy), then moves what is
+    /// left, at most one record cut short, into the input buffer, where a
+    /// bad header is reported as soon as its 8 bytes are there. Called with
+    /// the input buffer empty, or with nothing in `src`.
+    fn take_records<B: RecordBuf>(&mut self, src: &mut B) -> Result<(), ClientError> {
+        if self.inbuf.is_empty() {
+            while let Some((header, content)) = split_record(src, &mut self.offset)? {
+                self.record(header.record_type, header.request_id, content)?;
+            }
+        }
         self.inbuf.extend_from_slice(src);
+        src.advance(src.len());
         self.drain_records()
     }
 

@@ -1,6 +1,6 @@
 //! Record headers, record types and the fixed-size bodies.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::{DecodeError, Status};
 
@@ -239,8 +239,9 @@ pub struct Record<'a> {
 }
 
 /// A buffer records are split off without copying: [`Bytes`] or
-/// [`BytesMut`] (frozen as it is split).
-pub(crate) trait RecordBuf: core::ops::Deref<Target = [u8]> {
+/// [`BytesMut`] (frozen as it is split). [`Buf::advance`] drops bytes
+/// already taken some other way.
+pub(crate) trait RecordBuf: core::ops::Deref<Target = [u8]> + Buf {
     /// The first `at` bytes, split off.
     fn split_front(&mut self, at: usize) -> Bytes;
 }

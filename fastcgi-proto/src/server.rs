@@ -1,7 +1,8 @@
 //! Application side: a sans-IO connection from a web server.
 //!
 //! Feed received bytes with [`Connection::handle_bytes`] (or, without
-//! copying them, [`Connection::handle_buf`]), take events with
+//! copying them, [`Connection::handle_buf`] or
+//! [`Connection::handle_shared`]), take events with
 //! [`Connection::poll_event`], answer with [`Connection::stdout`],
 //! [`Connection::stderr`] and [`Connection::end_request`], and send what
 //! [`Connection::poll_transmit`] returns. No sockets, no clock.
@@ -27,7 +28,7 @@ use alloc::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::record::{record_bytes_missing, split_record};
+use crate::record::{RecordBuf, record_bytes_missing, split_record};
 use crate::{
     Body, DecodeError, EncodeError, EndRequest, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS,
     HEADER_LEN, Pairs, Params, ParamsDecoder, ParamsLimits, ProtocolStatus, RecordLayout,
@@ -360,7 +361,8 @@ impl Connection {
     /// incomplete record, to be completed by appending more bytes to `src`,
     /// or more under back-pressure (poll events, then call again), or
     /// everything once the connection is closed. Bytes fed before through
-    /// [`handle_bytes`](Self::handle_bytes) are completed first. After a
+    /// [`handle_bytes`](Self::handle_bytes) or
+    /// [`handle_shared`](Self::handle_shared) are completed first. After a
     /// returned error the connection must be closed.
     ///
     /// ```
@@ -379,8 +381,67 @@ impl Connection {
     /// # Ok::<(), fastcgi_proto::server::ServerError>(())
     /// ```
     pub fn handle_buf(&mut self, src: &mut BytesMut) -> Result<(), ServerError> {
+        self.take_records(src)
+    }
+
+    /// Feeds received bytes held in a [`Bytes`] (a frozen read buffer, a
+    /// hyper or quinn chunk, a capture file) without copying them: complete
+    /// records are split off `src` (a reference count, no copy) and the
+    /// STDIN / DATA events are slices of `src`'s memory.
+    ///
+    /// Takes what [`handle_buf`](Self::handle_buf) takes, in the same
+    /// order, with the same events and errors. A record begun by an earlier
+    /// call is completed first, copying only the bytes it lacks. Where the
+    /// two differ is a record cut by the end of `src`: a `Bytes` cannot be
+    /// appended to, so that tail (less than one record; a bad header in it
+    /// is reported now) is copied into the connection's own buffer and `src`
+    /// is left empty, to be completed by the next call. On return `src` is
+    /// therefore empty unless input stopped being taken: under back-pressure
+    /// (`max_buffered` reached: poll events, then call again with `src`) it
+    /// holds the untaken rest, starting at a record boundary or, if a held
+    /// record is still being completed, just after the bytes copied into
+    /// it; once the connection is closed it holds everything not taken.
+    /// After a returned error the connection must be closed.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use fastcgi_proto::server::{Config, Connection, Event};
+    /// let mut wire = Bytes::from_static(
+    ///     b"\x01\x01\x00\x01\x00\x08\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+    ///       \x01\x04\x00\x01\x00\x00\x00\x00\
+    ///       \x01\x05\x00\x01\x00\x02\x00\x00hi\x01\x05",
+    /// );
+    /// let start = wire.as_ptr() as usize;
+    /// let mut conn = Connection::new(Config::default());
+    /// conn.handle_shared(&mut wire)?;
+    /// assert!(wire.is_empty());
+    /// assert_eq!(conn.input_buffered(), 2); // the start of the next record, copied
+    /// let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+    /// let Event::Stdin { id: 1, data } = &events[2] else { panic!("{events:?}") };
+    /// assert_eq!(data, "hi");
+    /// assert_eq!(data.as_ptr() as usize, start + 32); // a slice of the input
+    /// // the rest of the STDIN record completes the held start
+    /// conn.handle_shared(&mut Bytes::from_static(b"\x00\x01\x00\x00\x00\x00"))?;
+    /// assert_eq!(conn.poll_event(), Some(Event::StdinEnd { id: 1 }));
+    /// # Ok::<(), fastcgi_proto::server::ServerError>(())
+    /// ```
+    pub fn handle_shared(&mut self, src: &mut Bytes) -> Result<(), ServerError> {
+        self.take_records(src)?;
+        if self.inbuf.is_empty() && !self.stopped() {
+            // Less than one record is left (its header, if whole, is good).
+            self.inbuf.extend_from_slice(src);
+            src.clear();
+        }
+        Ok(())
+    }
+
+    /// The zero-copy input path of [`handle_buf`](Self::handle_buf) and
+    /// [`handle_shared`](Self::handle_shared): completes a held record, then
+    /// splits complete records off `src` until input stops being taken or
+    /// a record is cut by the end of `src`, which stays there.
+    fn take_records<B: RecordBuf>(&mut self, src: &mut B) -> Result<(), ServerError> {
         let n = self.complete_held(src)?;
-        let _ = src.split_to(n);
+        src.advance(n);
         if !self.inbuf.is_empty() {
             return Ok(());
         }
