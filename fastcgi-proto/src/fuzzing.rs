@@ -4,6 +4,8 @@
 
 use alloc::vec::Vec;
 
+use bytes::Bytes;
+
 use crate::{
     DecodeError, OwnedRecord, ParamsDecoder, ParamsLimits, Record, RecordLayout, RecordType,
     Status, encode_pairs,
@@ -107,7 +109,9 @@ pub fn params(data: &[u8]) {
 /// events, write output or end requests. Invariants: no panic, buffered
 /// body bytes ≤ `max_buffered` + one record, input buffer ≤ one record,
 /// active requests ≤ the configured maximum, feeding the same wire bytes
-/// at once or byte by byte gives the same events.
+/// at once or byte by byte gives the same events. A second connection
+/// driven alike but fed through `handle_shared` (each offer as a `Bytes`)
+/// takes the same bytes and gives the same events, errors and output.
 pub fn app_connection(data: &[u8]) {
     use crate::server::{Config, Connection, MAX_RECORD_LEN};
     let config = Config {
@@ -120,6 +124,7 @@ pub fn app_connection(data: &[u8]) {
         ..Config::default()
     };
     let mut c = Connection::new(config);
+    let mut shared = Connection::new(config);
     let mut wire = Vec::new();
     let mut ops = data.get(1..).unwrap_or(&[]);
     while let [op, arg, len, rest @ ..] = ops {
@@ -130,9 +135,17 @@ pub fn app_connection(data: &[u8]) {
             0 | 1 => {
                 let mut input = chunk;
                 while !input.is_empty() {
-                    match c.handle_bytes(input) {
+                    let mut src = Bytes::copy_from_slice(input);
+                    let got = shared
+                        .handle_shared(&mut src)
+                        .map(|()| input.len() - src.len());
+                    let want = c.handle_bytes(input);
+                    assert_eq!(got, want);
+                    match want {
                         Ok(0) => {
-                            if c.poll_event().is_none() {
+                            let e = c.poll_event();
+                            assert_eq!(shared.poll_event(), e);
+                            if e.is_none() {
                                 break;
                             }
                         }
@@ -144,12 +157,18 @@ pub fn app_connection(data: &[u8]) {
                     }
                 }
             }
-            2 => while c.poll_event().is_some() {},
+            2 => {
+                while let Some(e) = c.poll_event() {
+                    assert_eq!(shared.poll_event(), Some(e));
+                }
+                assert_eq!(shared.poll_event(), None);
+            }
             3 => {
                 let nth = c.active_requests().nth(usize::from(*arg % 4));
                 if let Some(id) = nth {
-                    let _ = c.stdout(id, chunk);
-                    let _ = c.stderr(id, chunk.get(..1).unwrap_or(&[]));
+                    let one = chunk.get(..1).unwrap_or(&[]);
+                    assert_eq!(c.stdout(id, chunk), shared.stdout(id, chunk));
+                    assert_eq!(c.stderr(id, one), shared.stderr(id, one));
                 }
             }
             _ => {
@@ -157,27 +176,44 @@ pub fn app_connection(data: &[u8]) {
                 if let Some(id) = first {
                     c.end_request(id, u32::from(*arg))
                         .unwrap_or_else(|e| panic!("{e}"));
+                    shared
+                        .end_request(id, u32::from(*arg))
+                        .unwrap_or_else(|e| panic!("{e}"));
                 }
             }
         }
         assert!(c.buffered() <= config.max_buffered + MAX_RECORD_LEN);
         assert!(c.input_buffered() <= MAX_RECORD_LEN);
         assert!(c.active_requests().count() <= config.max_concurrent_requests);
-        if let Some(out) = c.poll_transmit() {
+        assert_eq!(
+            (
+                shared.buffered(),
+                shared.input_buffered(),
+                shared.is_closed()
+            ),
+            (c.buffered(), c.input_buffered(), c.is_closed())
+        );
+        let out = c.poll_transmit();
+        assert_eq!(shared.poll_transmit(), out);
+        if let Some(out) = out {
             let (_, err) = parse_all(&out);
             assert!(err.is_none());
         }
     }
-    // split equivalence on the accepted wire bytes
-    let run = |step: usize| {
+    // split equivalence on the accepted wire bytes, through either path
+    let run = |step: usize, zero_copy: bool| {
         let mut c = Connection::new(Config {
             max_buffered: usize::MAX,
             ..config
         });
         let mut events = Vec::new();
-        let mut res = Ok(0);
+        let mut res = Ok(());
         for piece in wire.chunks(step.max(1)) {
-            res = c.handle_bytes(piece);
+            res = if zero_copy {
+                c.handle_shared(&mut Bytes::copy_from_slice(piece))
+            } else {
+                c.handle_bytes(piece).map(drop)
+            };
             while let Some(e) = c.poll_event() {
                 events.push(e);
             }
@@ -188,7 +224,10 @@ pub fn app_connection(data: &[u8]) {
         (events, res.err())
     };
     if wire.len() < 4096 {
-        assert_eq!(run(wire.len()), run(1));
+        let whole = run(wire.len(), false);
+        assert_eq!(run(1, false), whole);
+        assert_eq!(run(wire.len(), true), whole);
+        assert_eq!(run(1, true), whole);
     }
 }
 
@@ -196,11 +235,13 @@ pub fn app_connection(data: &[u8]) {
 /// [`app_connection`]; ops start requests, send params and body, query
 /// values and feed application bytes. Invariants: no panic, every emitted
 /// record is well formed with content + padding ≤ 65 535, in-flight ids
-/// match started minus ended, and whole vs byte-by-byte input agree.
+/// match started minus ended, and a second connection driven alike but fed
+/// through `handle_shared` (each chunk as a `Bytes`) gives the same
+/// results, events and output.
 pub fn client_connection(data: &[u8]) {
     use crate::client::{Connection, Event};
     let mut c = Connection::new();
-    let mut wire = Vec::new();
+    let mut shared = Connection::new();
     let mut ops = data;
     while let [op, arg, len, rest @ ..] = ops {
         let n = usize::from(*len).min(rest.len());
@@ -209,31 +250,45 @@ pub fn client_connection(data: &[u8]) {
         let id = u16::from(*arg % 4);
         match op % 6 {
             0 => {
-                let _ = c.begin(id, crate::Role(u16::from(*arg >> 4)), arg & 8 != 0);
+                let (role, keep) = (crate::Role(u16::from(*arg >> 4)), arg & 8 != 0);
+                assert_eq!(c.begin(id, role, keep), shared.begin(id, role, keep));
             }
             1 => {
-                let _ = c.params(id, [(chunk, chunk)]);
+                let pairs = [(chunk, chunk)];
+                assert_eq!(c.params(id, pairs), shared.params(id, pairs));
             }
             2 => {
-                let _ = c.stdin(id, chunk).and_then(|()| c.stdin_end(id));
+                let want = c.stdin(id, chunk).and_then(|()| c.stdin_end(id));
+                let got = shared.stdin(id, chunk).and_then(|()| shared.stdin_end(id));
+                assert_eq!(got, want);
             }
             3 => {
-                let _ = c.get_values([crate::FCGI_MAX_CONNS, crate::FCGI_MPXS_CONNS]);
+                let names = [crate::FCGI_MAX_CONNS, crate::FCGI_MPXS_CONNS];
+                assert_eq!(c.get_values(names), shared.get_values(names));
             }
             _ => {
-                wire.extend_from_slice(chunk);
-                if c.handle_bytes(chunk).is_err() {
+                let mut src = Bytes::copy_from_slice(chunk);
+                let got = shared.handle_shared(&mut src);
+                let want = c.handle_bytes(chunk);
+                assert_eq!(got, want);
+                if want.is_err() {
                     return;
                 }
+                assert!(src.is_empty());
                 while let Some(e) = c.poll_event() {
                     if let Event::End { id, .. } = e {
                         assert!(!c.in_flight().any(|i| i == id));
                     }
+                    assert_eq!(shared.poll_event(), Some(e));
                 }
+                assert_eq!(shared.poll_event(), None);
             }
         }
+        assert_eq!(shared.input_buffered(), c.input_buffered());
         assert!(c.input_buffered() <= crate::server::MAX_RECORD_LEN);
-        if let Some(out) = c.poll_transmit() {
+        let out = c.poll_transmit();
+        assert_eq!(shared.poll_transmit(), out);
+        if let Some(out) = out {
             let (recs, err) = parse_all(&out);
             assert!(err.is_none());
             assert_eq!(
