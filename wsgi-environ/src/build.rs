@@ -24,11 +24,13 @@
 //! | `HTTP_HOST` | the preset's `$host` (Debian nginx 1.22 files), or the Host header / URI authority |
 //! | `HTTP_*` | headers, names `[A-Za-z0-9-]` only, upper-cased, `-` → `_` |
 
-use core::net::SocketAddr;
+use core::fmt::Write as _;
+use core::net::{IpAddr, SocketAddr};
+use std::borrow::Cow;
 
 use http::{HeaderMap, Method, Uri, Version, request::Parts};
 
-use crate::environ::Environ;
+use crate::environ::{Appender, Environ, EnvironFull};
 use crate::error::BuildError;
 use crate::path::{PathPolicy, decode_path, split_mount};
 
@@ -331,28 +333,40 @@ fn valid_name(n: &[u8]) -> bool {
     !n.is_empty() && n.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-fn cgi_name(prefix: &[u8], n: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(prefix.len() + n.len());
-    v.extend_from_slice(prefix);
-    v.extend(n.iter().map(|&b| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_uppercase()
-        }
-    }));
-    v
+/// One byte of a header name as it appears in its `HTTP_*` variable.
+fn cgi_byte(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_uppercase()
+    }
+}
+
+/// Whether `var` is the `HTTP_*` variable of header name `n`.
+fn is_cgi_name(var: &[u8], n: &[u8]) -> bool {
+    var.strip_prefix(b"HTTP_").is_some_and(|rest| {
+        rest.len() == n.len() && rest.iter().zip(n).all(|(&a, &b)| a == cgi_byte(b))
+    })
 }
 
 fn bad_value(v: &[u8]) -> bool {
     v.iter().any(|&b| matches!(b, 0 | b'\r' | b'\n'))
 }
 
+/// `v` lower-cased, borrowed when it already is.
+fn lower(v: &[u8]) -> Cow<'_, [u8]> {
+    if v.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(v.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
 /// nginx `$host`: authority host, else `Host` without port, lower-cased,
 /// else the server name.
-fn nginx_host(uri: &Uri, headers: &HeaderMap, server_name: &[u8]) -> Vec<u8> {
+fn nginx_host<'a>(uri: &'a Uri, headers: &'a HeaderMap, server_name: &'a [u8]) -> Cow<'a, [u8]> {
     if let Some(h) = uri.host() {
-        return h.to_ascii_lowercase().into_bytes();
+        return lower(h.as_bytes());
     }
     if let Some(h) = headers.get(http::header::HOST) {
         let h = h.as_bytes();
@@ -365,10 +379,27 @@ fn nginx_host(uri: &Uri, headers: &HeaderMap, server_name: &[u8]) -> Vec<u8> {
             h.split(|&b| b == b':').next().unwrap_or(h)
         };
         if !host.is_empty() {
-            return host.to_ascii_lowercase();
+            return lower(host);
         }
     }
-    server_name.to_vec()
+    Cow::Borrowed(server_name)
+}
+
+/// Writes `v` through its `Display` (straight into the arena).
+fn put(a: &mut Appender<'_>, v: impl core::fmt::Display) {
+    // Appending to an `Appender` cannot fail.
+    let _ = write!(a, "{v}");
+}
+
+/// Writes a host name, bracketed when it is a bare IPv6 address.
+fn put_bracketed(a: &mut Appender<'_>, name: &[u8]) {
+    if name.contains(&b':') && name.first() != Some(&b'[') {
+        a.push(b'[');
+        a.extend_from_slice(name);
+        a.push(b']');
+    } else {
+        a.extend_from_slice(name);
+    }
 }
 
 fn protocol(v: Version) -> &'static [u8] {
@@ -406,6 +437,7 @@ pub fn build_environ(
         parts.version,
         &parts.headers,
         conn,
+        conn.body_len,
         opts,
     )
 }
@@ -423,24 +455,106 @@ pub fn client_params(
     preset: Preset,
     conn: &Connection,
 ) -> Result<Pairs, BuildError> {
-    let mut c = conn.clone();
-    if body_len.is_some() {
-        c.body_len = body_len;
-    }
     build_from(
         method,
         uri,
         Version::HTTP_11,
         headers,
-        &c,
+        conn,
+        body_len.or(conn.body_len),
         &BuildOptions::new(preset),
     )
     .map(Environ::into_vec)
 }
 
-struct HeaderVar {
-    name: Vec<u8>,
-    value: Vec<u8>,
+/// The values shared by the preset variables, computed once per request.
+struct Facts<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    version: Version,
+    conn: &'a Connection,
+    doc_uri: &'a [u8],
+    script: &'a [u8],
+    path_info: Option<&'a [u8]>,
+    request_uri: &'a [u8],
+    host: &'a [u8],
+    server_port: u16,
+    content_type: &'a [u8],
+    content_length: Option<&'a [u8]>,
+    body_len: Option<u64>,
+    scgi: bool,
+}
+
+impl Facts<'_> {
+    /// Writes the value of `src` into the arena.
+    fn write(&self, src: Src, a: &mut Appender<'_>) {
+        let conn = self.conn;
+        match src {
+            Src::ScriptFilename => {
+                a.extend_from_slice(&conn.document_root);
+                a.extend_from_slice(self.script);
+            }
+            Src::Query => a.extend_from_slice(self.uri.query().unwrap_or("").as_bytes()),
+            Src::Method => a.extend_from_slice(self.method.as_str().as_bytes()),
+            Src::ContentType => a.extend_from_slice(self.content_type),
+            Src::ContentLength => match (self.content_length, self.body_len) {
+                (Some(v), _) => a.extend_from_slice(v),
+                (None, Some(n)) => put(a, n),
+                (None, None) if self.scgi => a.push(b'0'),
+                (None, None) => {}
+            },
+            Src::ScriptName => a.extend_from_slice(self.script),
+            Src::PathInfo => a.extend_from_slice(self.path_info.unwrap_or(self.doc_uri)),
+            Src::RequestUri => a.extend_from_slice(self.request_uri),
+            Src::DocumentUri => a.extend_from_slice(self.doc_uri),
+            Src::DocumentRoot => a.extend_from_slice(&conn.document_root),
+            Src::Protocol => a.extend_from_slice(protocol(self.version)),
+            Src::Scheme => a.extend_from_slice(if conn.tls { b"https" } else { b"http" }),
+            Src::Https => a.extend_from_slice(b"on"),
+            Src::Gateway => a.extend_from_slice(b"CGI/1.1"),
+            Src::Software => a.extend_from_slice(&conn.server_software),
+            Src::RemoteAddr => {
+                if let Some(r) = conn.remote {
+                    put(a, r.ip());
+                }
+            }
+            Src::RemotePort => {
+                if let Some(r) = conn.remote {
+                    put(a, r.port());
+                }
+            }
+            Src::RemoteUser => a.extend_from_slice(&conn.remote_user),
+            Src::ServerAddr => {
+                if let Some(l) = conn.local {
+                    put(a, l.ip());
+                }
+            }
+            Src::ServerPort => put(a, self.server_port),
+            Src::ServerName => {
+                if !conn.server_name.is_empty() {
+                    put_bracketed(a, &conn.server_name);
+                } else if !self.host.is_empty() {
+                    put_bracketed(a, self.host);
+                } else {
+                    // RFC 3875 4.1.14: SERVER_NAME is never empty. Without a
+                    // configured name or a request host, the local address
+                    // names the server.
+                    match conn.local.map(|l| l.ip()) {
+                        Some(IpAddr::V6(ip)) => {
+                            a.push(b'[');
+                            put(a, ip);
+                            a.push(b']');
+                        }
+                        Some(IpAddr::V4(ip)) => put(a, ip),
+                        None => a.extend_from_slice(b"localhost"),
+                    }
+                }
+            }
+            Src::RedirectStatus => a.extend_from_slice(b"200"),
+            Src::Scgi => a.push(b'1'),
+            Src::Host => a.extend_from_slice(self.host),
+        }
+    }
 }
 
 fn build_from(
@@ -449,6 +563,7 @@ fn build_from(
     version: Version,
     headers: &HeaderMap,
     conn: &Connection,
+    body_len: Option<u64>,
     opts: &BuildOptions,
 ) -> Result<Environ, BuildError> {
     let pol = &opts.headers;
@@ -477,120 +592,117 @@ fn build_from(
     // Paths.
     let raw_path = uri.path().as_bytes();
     let doc_uri = decode_path(raw_path, &opts.path)?;
-    let (script, path_info): (Vec<u8>, Option<Vec<u8>>) = if conn.mount.is_empty() {
-        (doc_uri.clone(), None)
+    let (script, path_info): (&[u8], Option<&[u8]>) = if conn.mount.is_empty() {
+        (&doc_uri, None)
     } else {
         let (s, p) = split_mount(&doc_uri, &conn.mount).ok_or(BuildError::OutsideMount)?;
-        (s.to_vec(), Some(p.to_vec()))
+        (s, Some(p))
     };
-    let request_uri: Vec<u8> = uri
+    let request_uri: &[u8] = uri
         .path_and_query()
-        .map_or_else(|| b"/".to_vec(), |pq| pq.as_str().as_bytes().to_vec());
-
+        .map_or(&b"/"[..], |pq| pq.as_str().as_bytes());
     let host = nginx_host(uri, headers, &conn.server_name);
-    let server_name = if !conn.server_name.is_empty() {
-        bracket(&conn.server_name)
-    } else if !host.is_empty() {
-        bracket(&host)
-    } else {
-        // RFC 3875 4.1.14: SERVER_NAME is never empty. Without a configured
-        // name or a request host, the local address names the server.
-        conn.local.map_or_else(
-            || b"localhost".to_vec(),
-            |a| bracket(a.ip().to_string().as_bytes()),
+    let facts = Facts {
+        method,
+        uri,
+        version,
+        conn,
+        doc_uri: &doc_uri,
+        script,
+        path_info,
+        request_uri,
+        host: &host,
+        server_port: conn
+            .server_port
+            .or_else(|| conn.local.map(|a| a.port()))
+            .unwrap_or(if conn.tls { 443 } else { 80 }),
+        content_type: headers
+            .get(http::header::CONTENT_TYPE)
+            .map_or(&b""[..], |v| v.as_bytes()),
+        content_length: cl,
+        body_len,
+        scgi: opts.preset == Preset::ScgiParams,
+    };
+
+    // Room for every variable: the preset's names (under 400 bytes) and
+    // values (the paths a few times over, the connection's strings, short
+    // numbers), the overrides, and each header as `HTTP_` + name + value.
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(n, v)| 5 + n.as_str().len() + v.len())
+        .sum();
+    let override_bytes: usize = opts.overrides.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let bytes = 512
+        + request_uri.len()
+        + 3 * doc_uri.len()
+        + 2 * conn.document_root.len()
+        + conn.server_software.len()
+        + conn.remote_user.len()
+        + 2 * host.len()
+        + conn.server_name.len()
+        + facts.content_type.len()
+        + override_bytes
+        + header_bytes;
+    let mut env = Environ::with_capacity(
+        24 + opts.overrides.len() + headers.len(),
+        bytes.min(opts.max_size.saturating_mul(2)),
+    );
+    let full = |e: EnvironFull| BuildError::TooLarge {
+        size: e.len,
+        max: opts.max_size.min(Environ::MAX_BYTES),
+    };
+
+    for &(name, src) in opts.preset.params() {
+        if matches!(src, Src::Https) && !conn.tls {
+            continue;
+        }
+        env.try_push_with(
+            |n| n.extend_from_slice(name.as_bytes()),
+            |a| facts.write(src, a),
         )
-    };
-    let server_port = conn
-        .server_port
-        .or_else(|| conn.local.map(|a| a.port()))
-        .unwrap_or(if conn.tls { 443 } else { 80 });
-
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .map_or(&b""[..], |v| v.as_bytes());
-    let content_length: Vec<u8> = match (cl, conn.body_len) {
-        (Some(v), _) => v.to_vec(),
-        (None, Some(n)) => n.to_string().into_bytes(),
-        (None, None) if opts.preset == Preset::ScgiParams => b"0".to_vec(),
-        (None, None) => Vec::new(),
-    };
-
-    let mut env = Environ::new();
-    for (name, src) in opts.preset.params() {
-        let value: Vec<u8> = match src {
-            Src::ScriptFilename => [&conn.document_root[..], &script[..]].concat(),
-            Src::Query => uri.query().unwrap_or("").as_bytes().to_vec(),
-            Src::Method => method.as_str().as_bytes().to_vec(),
-            Src::ContentType => content_type.to_vec(),
-            Src::ContentLength => content_length.clone(),
-            Src::ScriptName => script.clone(),
-            Src::PathInfo => path_info.clone().unwrap_or_else(|| doc_uri.clone()),
-            Src::RequestUri => request_uri.clone(),
-            Src::DocumentUri => doc_uri.clone(),
-            Src::DocumentRoot => conn.document_root.clone(),
-            Src::Protocol => protocol(version).to_vec(),
-            Src::Scheme => {
-                if conn.tls {
-                    b"https".to_vec()
-                } else {
-                    b"http".to_vec()
-                }
-            }
-            Src::Https => {
-                if !conn.tls {
-                    continue;
-                }
-                b"on".to_vec()
-            }
-            Src::Gateway => b"CGI/1.1".to_vec(),
-            Src::Software => conn.server_software.clone(),
-            Src::RemoteAddr => conn
-                .remote
-                .map(|a| a.ip().to_string().into_bytes())
-                .unwrap_or_default(),
-            Src::RemotePort => conn
-                .remote
-                .map(|a| a.port().to_string().into_bytes())
-                .unwrap_or_default(),
-            Src::RemoteUser => conn.remote_user.clone(),
-            Src::ServerAddr => conn
-                .local
-                .map(|a| a.ip().to_string().into_bytes())
-                .unwrap_or_default(),
-            Src::ServerPort => server_port.to_string().into_bytes(),
-            Src::ServerName => server_name.clone(),
-            Src::RedirectStatus => b"200".to_vec(),
-            Src::Scgi => b"1".to_vec(),
-            Src::Host => host.clone(),
-        };
-        env.push(name.as_bytes(), value);
+        .map_err(full)?;
     }
     if let Some(pi) = path_info {
         if env.get(b"SCRIPT_NAME").is_none() {
-            env.push(&b"SCRIPT_NAME"[..], script.clone());
+            env.try_push(b"SCRIPT_NAME", script).map_err(full)?;
         }
-        env.set(b"PATH_INFO", pi);
+        env.try_set(b"PATH_INFO", pi).map_err(full)?;
     }
     for (name, value) in &opts.overrides {
-        env.set(name, value.clone());
+        env.try_set(name, value).map_err(full)?;
     }
     // Empty HTTP_* overrides hide a header without being sent.
-    env.vars_retain(|k, v| !(k.starts_with(b"HTTP_") && v.is_empty()));
+    env.retain(|k, v| !(k.starts_with(b"HTTP_") && v.is_empty()));
 
-    // Headers.
-    let mut listed: Vec<Vec<u8>> = Vec::new();
-    if pol.drop_hop_by_hop {
-        for v in headers.get_all(http::header::CONNECTION) {
-            for tok in v.as_bytes().split(|&b| b == b',') {
-                let t = tok.trim_ascii();
-                if !t.is_empty() {
-                    listed.push(t.to_ascii_lowercase());
-                }
-            }
-        }
+    // Headers. A header is hidden by an `HTTP_*` variable of the preset or
+    // an override of the same name.
+    let head_len = env.len();
+    let hidden = |env: &Environ, n: &[u8]| {
+        env.iter().take(head_len).any(|(k, _)| is_cgi_name(k, n))
+            || opts.overrides.iter().any(|(k, _)| is_cgi_name(k, n))
+    };
+    // Names listed in `Connection` (compared without case; header names
+    // are lower case).
+    let listed = |n: &[u8]| {
+        pol.drop_hop_by_hop
+            && headers
+                .get_all(http::header::CONNECTION)
+                .iter()
+                .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+                .any(|tok| {
+                    let t = tok.trim_ascii();
+                    !t.is_empty() && t.eq_ignore_ascii_case(n)
+                })
+    };
+    let host_seen = headers.contains_key(http::header::HOST) && !listed(b"host");
+    if !host_seen
+        && pol.host_from_authority
+        && let Some(a) = uri.authority()
+        && !hidden(&env, b"host")
+    {
+        env.try_push(b"HTTP_HOST", a.as_str()).map_err(full)?;
     }
-    let mut vars: Vec<HeaderVar> = Vec::new();
-    let mut host_seen = false;
+    let first_header = env.len();
     for (index, (name, value)) in headers.iter().enumerate() {
         let n = name.as_str().as_bytes();
         if bad_value(value.as_bytes()) {
@@ -604,68 +716,47 @@ fn build_from(
         }
         let ns = name.as_str();
         if (pol.drop_proxy && ns == "proxy")
-            || (pol.drop_hop_by_hop && (HOP_BY_HOP.contains(&ns) || listed.iter().any(|l| l == n)))
+            || (pol.drop_hop_by_hop && (HOP_BY_HOP.contains(&ns) || listed(n)))
             || (!pol.pass_authorization && (ns == "authorization" || ns == "proxy-authorization"))
             || (!pol.http_content_vars && (ns == "content-type" || ns == "content-length"))
+            || hidden(&env, n)
         {
             continue;
         }
-        let mut v = value.as_bytes().to_vec();
-        if ns == "host" {
-            host_seen = true;
-            if pol.host_from_authority
-                && let Some(a) = uri.authority()
-            {
-                v = a.as_str().as_bytes().to_vec();
-            }
+        let mut v = value.as_bytes();
+        if ns == "host"
+            && pol.host_from_authority
+            && let Some(a) = uri.authority()
+        {
+            v = a.as_str().as_bytes();
         }
-        let var = cgi_name(b"HTTP_", n);
         if pol.duplicates == Duplicates::Join
-            && let Some(prev) = vars.iter_mut().find(|h| h.name == var)
+            && let Some((i, _)) = env
+                .iter()
+                .enumerate()
+                .skip(first_header)
+                .rev()
+                .find(|(_, (k, _))| is_cgi_name(k, n))
         {
-            prev.value
-                .extend_from_slice(if ns == "cookie" { b"; " } else { b", " });
-            prev.value.extend_from_slice(&v);
+            let sep: &[u8] = if ns == "cookie" { b"; " } else { b", " };
+            env.extend_value(i, sep).map_err(full)?;
+            env.extend_value(i, v).map_err(full)?;
             continue;
         }
-        vars.push(HeaderVar {
-            name: var,
-            value: v,
-        });
-    }
-    if !host_seen
-        && pol.host_from_authority
-        && let Some(a) = uri.authority()
-    {
-        vars.insert(
-            0,
-            HeaderVar {
-                name: b"HTTP_HOST".to_vec(),
-                value: a.as_str().as_bytes().to_vec(),
+        env.try_push_with(
+            |a| {
+                a.extend_from_slice(b"HTTP_");
+                a.extend(n.iter().map(|&b| cgi_byte(b)));
             },
-        );
-    }
-    let hidden: Vec<Vec<u8>> = env
-        .iter()
-        .filter(|(k, _)| k.starts_with(b"HTTP_"))
-        .map(|(k, _)| k.to_vec())
-        .chain(
-            opts.overrides
-                .iter()
-                .filter(|(k, _)| k.starts_with(b"HTTP_"))
-                .map(|(k, _)| k.clone()),
+            |a| a.extend_from_slice(v),
         )
-        .collect();
-    for h in vars {
-        if !hidden.contains(&h.name) {
-            env.push(h.name, h.value);
-        }
+        .map_err(full)?;
     }
 
     if env.len() > opts.max_vars {
         return Err(BuildError::TooManyVars { max: opts.max_vars });
     }
-    let size: usize = env.iter().map(|(k, v)| 4 + k.len() + v.len()).sum();
+    let size = env.byte_len().saturating_add(4 * env.len());
     if size > opts.max_size {
         return Err(BuildError::TooLarge {
             size,
@@ -673,12 +764,4 @@ fn build_from(
         });
     }
     Ok(env)
-}
-
-fn bracket(name: &[u8]) -> Vec<u8> {
-    if name.contains(&b':') && name.first() != Some(&b'[') {
-        [&b"["[..], name, b"]"].concat()
-    } else {
-        name.to_vec()
-    }
 }

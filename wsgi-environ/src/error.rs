@@ -96,6 +96,9 @@ pub enum ParseError {
         /// The limit.
         max: usize,
     },
+    /// The pairs hold more than [`crate::Environ::MAX_BYTES`] bytes.
+    #[error(transparent)]
+    TooLarge(#[from] crate::EnvironFull),
 }
 
 /// Why a CGI response head is invalid. Offsets are byte positions in the

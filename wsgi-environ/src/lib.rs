@@ -51,7 +51,7 @@ pub mod response;
 mod status;
 
 pub use build::{BuildOptions, Connection, HeaderPolicy, Preset, build_environ, client_params};
-pub use environ::Environ;
+pub use environ::{Appender, Environ, EnvironFull, EnvironIter};
 pub use error::{BuildError, ParseError, ResponseError};
 pub use parse::{ParseOptions, RequestFacts, environ_to_request};
 pub use response::{CgiResponse, ResponseHead, ResponseKind, ResponseLimits, parse_cgi_response};

@@ -170,15 +170,16 @@ pub fn environ_to_request<'a, I>(
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let mut env = Environ::new();
-    for (i, (k, v)) in vars.into_iter().enumerate() {
+    let vars = vars.into_iter();
+    let mut env = Environ::with_capacity(vars.size_hint().0.min(opts.max_vars), 0);
+    for (i, (k, v)) in vars.enumerate() {
         if i >= opts.max_vars {
             return Err(ParseError::TooManyVars { max: opts.max_vars });
         }
         if opts.duplicates == DuplicateKeys::Reject && env.get(k).is_some() {
             return Err(ParseError::DuplicateKey { index: i });
         }
-        env.push(k, v);
+        env.try_push(k, v)?;
     }
 
     let method = env.request_method().ok_or(ParseError::MissingMethod)?;
@@ -262,6 +263,7 @@ where
         .map_err(|_| ParseError::InvalidUri)?;
     let headers = req.headers_mut();
     let mut extensions = Vec::new();
+    let mut name: Vec<u8> = Vec::new();
     for (index, (k, v)) in env.iter().enumerate() {
         let Some(rest) = k.strip_prefix(b"HTTP_").filter(|r| !r.is_empty()) else {
             if !STANDARD.contains(&k) {
@@ -269,16 +271,14 @@ where
             }
             continue;
         };
-        let name: Vec<u8> = rest
-            .iter()
-            .map(|&b| {
-                if b == b'_' {
-                    b'-'
-                } else {
-                    b.to_ascii_lowercase()
-                }
-            })
-            .collect();
+        name.clear();
+        name.extend(rest.iter().map(|&b| {
+            if b == b'_' {
+                b'-'
+            } else {
+                b.to_ascii_lowercase()
+            }
+        }));
         // Compared after mapping, so `HTTP_proxy` or `HTTP_CONTENt_LENGTH`
         // cannot slip past the checks by their case.
         if matches!(
@@ -288,15 +288,15 @@ where
         {
             continue;
         }
-        let Ok(name) = HeaderName::from_bytes(&name) else {
+        let Ok(field) = HeaderName::from_bytes(&name) else {
             extensions.push((k.to_vec(), v.to_vec()));
             continue;
         };
         let value = HeaderValue::from_bytes(v).map_err(|_| ParseError::InvalidHeader { index })?;
         if opts.duplicates == DuplicateKeys::AppendHeaders {
-            headers.append(name, value);
+            headers.append(field, value);
         } else {
-            headers.insert(name, value);
+            headers.insert(field, value);
         }
     }
     if !host.is_empty() {
@@ -306,9 +306,8 @@ where
     if let Some(ct) = env.content_type() {
         let hv = HeaderValue::from_bytes(ct).map_err(|_| ParseError::InvalidHeader {
             index: env
-                .as_slice()
                 .iter()
-                .rposition(|(k, _)| k.as_slice() == b"CONTENT_TYPE")
+                .rposition(|(k, _)| k == b"CONTENT_TYPE")
                 .unwrap_or_default(),
         })?;
         headers.insert(http::header::CONTENT_TYPE, hv);

@@ -336,11 +336,8 @@ fn environ_model() {
     assert_eq!(e.get(b"A"), Some(&b"3"[..]));
     e.set(b"A", "x");
     assert_eq!(
-        e.as_slice(),
-        &[
-            (b"A".to_vec(), b"x".to_vec()),
-            (b"B".to_vec(), b"2".to_vec())
-        ]
+        e.iter().collect::<Vec<_>>(),
+        [(&b"A"[..], &b"x"[..]), (&b"B"[..], &b"2"[..])]
     );
     e.set(b"C", "");
     assert_eq!(e.get(b"C"), Some(&b""[..]));
