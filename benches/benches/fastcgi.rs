@@ -12,7 +12,10 @@
 //!
 //! The peers are async-only, so every contender reads the bytes from the same
 //! in-memory `AsyncRead` (`&[u8]`) on a current-thread tokio runtime; ours is
-//! also measured sans-IO, which is how it is meant to be embedded.
+//! also measured sans-IO, which is how it is meant to be embedded: fed the
+//! whole `&[u8]` (`handle_bytes`, one copy), and fed a prebuilt `Bytes`
+//! cloned per op (`handle_shared`, no copy), as a caller holding a hyper or
+//! quinn chunk or a frozen read buffer would.
 #![allow(missing_docs)]
 
 use core::hint::black_box;
@@ -222,6 +225,29 @@ fn ours_request_sans_io(wire: &[u8]) -> (usize, usize) {
     }
 }
 
+/// The same from a `Bytes` (a clone of `wire`: a reference count), taken
+/// over without copying by `handle_shared`.
+fn ours_request_shared(wire: &Bytes) -> (usize, usize) {
+    let mut conn = server::Connection::new(server::Config::default());
+    let (mut params, mut stdin) = (0, 0);
+    let mut src = wire.clone();
+    loop {
+        conn.handle_shared(&mut src).expect("valid capture");
+        let mut done = false;
+        while let Some(ev) = conn.poll_event() {
+            match ev {
+                server::Event::Params { params: p, .. } => params = p.len(),
+                server::Event::Stdin { data, .. } => stdin += data.len(),
+                server::Event::StdinEnd { .. } => done = true,
+                _ => {}
+            }
+        }
+        if done || src.is_empty() {
+            return (params, stdin);
+        }
+    }
+}
+
 /// The same through the same async read path the peers use. `handle_buf`
 /// takes the records over from the read buffer without copying them again
 /// (what `hello-server` does).
@@ -272,6 +298,30 @@ fn ours_response_sans_io(wire: &[u8]) -> usize {
         }
     }
     out
+}
+
+/// The same from a `Bytes` (a clone of `wire`: a reference count), taken
+/// over without copying by `handle_shared`.
+fn ours_response_shared(wire: &Bytes) -> usize {
+    let mut conn = client::Connection::new();
+    conn.begin(1, Role::RESPONDER, false).unwrap();
+    conn.handle_shared(&mut wire.clone())
+        .expect("valid capture");
+    let mut out = 0;
+    while let Some(ev) = conn.poll_event() {
+        if let client::Event::Stdout { data, .. } = ev {
+            out += data.len();
+        }
+    }
+    out
+}
+
+/// A `Bytes` holding `wire` on the heap, as a read buffer or a body chunk
+/// would, already shared (cloning it is a reference count).
+fn shared_input(wire: &[u8]) -> Bytes {
+    let b = Bytes::copy_from_slice(wire);
+    drop(b.clone());
+    b
 }
 
 async fn ours_response_async(wire: &[u8]) -> usize {
@@ -444,11 +494,13 @@ fn peers(c: &mut Criterion) {
     // The contenders must agree on what they decoded.
     for wire in [NGINX_GET, NGINX_POST_1M] {
         let ours = ours_request_sans_io(wire);
+        assert_eq!(ours_request_shared(&shared_input(wire)), ours);
         assert_eq!(rt.block_on(ours_request_async(wire)), ours);
         assert_eq!(rt.block_on(tokio_fastcgi_request(wire)), ours);
     }
     for wire in [PHP_FPM_GET, &big[..]] {
         let ours = ours_response_sans_io(wire);
+        assert_eq!(ours_response_shared(&shared_input(wire)), ours);
         assert_eq!(rt.block_on(ours_response_async(wire)), ours);
         assert_eq!(rt.block_on(fastcgi_client_response(wire)), ours);
     }
@@ -456,19 +508,23 @@ fn peers(c: &mut Criterion) {
         ("nginx GET", NGINX_GET),
         ("nginx POST 1 MiB", NGINX_POST_1M),
     ] {
+        let input = shared_input(wire);
         let (_, a) = allocations(GLOBAL, || ours_request_sans_io(wire));
+        let (_, a1) = allocations(GLOBAL, || ours_request_shared(&input));
         let (_, a2) = allocations(GLOBAL, || rt.block_on(ours_request_async(wire)));
         let (_, b) = allocations(GLOBAL, || rt.block_on(tokio_fastcgi_request(wire)));
         eprintln!(
-            "fastcgi request, {name}: heap allocations per op: ours sans-IO {a}, ours async {a2}, tokio-fastcgi {b}"
+            "fastcgi request, {name}: heap allocations per op: ours sans-IO {a}, ours sans-IO (Bytes) {a1}, ours async {a2}, tokio-fastcgi {b}"
         );
     }
     for (name, wire) in [("PHP-FPM GET", PHP_FPM_GET), ("1 MiB STDOUT", &big[..])] {
+        let input = shared_input(wire);
         let (_, a) = allocations(GLOBAL, || ours_response_sans_io(wire));
+        let (_, a1) = allocations(GLOBAL, || ours_response_shared(&input));
         let (_, a2) = allocations(GLOBAL, || rt.block_on(ours_response_async(wire)));
         let (_, b) = allocations(GLOBAL, || rt.block_on(fastcgi_client_response(wire)));
         eprintln!(
-            "fastcgi response, {name}: heap allocations per op: ours sans-IO {a}, ours async {a2}, fastcgi-client {b}"
+            "fastcgi response, {name}: heap allocations per op: ours sans-IO {a}, ours sans-IO (Bytes) {a1}, ours async {a2}, fastcgi-client {b}"
         );
     }
 
@@ -476,10 +532,14 @@ fn peers(c: &mut Criterion) {
         ("nginx GET", NGINX_GET),
         ("nginx POST 1 MiB", NGINX_POST_1M),
     ] {
+        let input = shared_input(wire);
         let mut g = c.benchmark_group(format!("fastcgi request decode/{name}"));
         g.throughput(Throughput::Bytes(wire.len() as u64));
         g.bench_function("ours sans-IO", |b| {
             b.iter(|| ours_request_sans_io(black_box(wire)))
+        });
+        g.bench_function("ours sans-IO (Bytes)", |b| {
+            b.iter(|| ours_request_shared(black_box(&input)))
         });
         g.bench_function("ours async", |b| {
             b.iter(|| rt.block_on(ours_request_async(black_box(wire))))
@@ -490,10 +550,14 @@ fn peers(c: &mut Criterion) {
         g.finish();
     }
     for (name, wire) in [("PHP-FPM GET", PHP_FPM_GET), ("1 MiB STDOUT", &big[..])] {
+        let input = shared_input(wire);
         let mut g = c.benchmark_group(format!("fastcgi response decode/{name}"));
         g.throughput(Throughput::Bytes(wire.len() as u64));
         g.bench_function("ours sans-IO", |b| {
             b.iter(|| ours_response_sans_io(black_box(wire)))
+        });
+        g.bench_function("ours sans-IO (Bytes)", |b| {
+            b.iter(|| ours_response_shared(black_box(&input)))
         });
         g.bench_function("ours async", |b| {
             b.iter(|| rt.block_on(ours_response_async(black_box(wire))))
