@@ -221,6 +221,11 @@ impl Environ {
         }
     }
 
+    /// Room for `pairs` pairs of a typical CGI size (32 bytes each).
+    pub(crate) fn with_pair_hint(pairs: usize) -> Self {
+        Self::with_capacity(pairs, pairs.saturating_mul(32))
+    }
+
     /// Copies ordered pairs (a uwsgi vars view, FastCGI params view, …).
     ///
     /// # Panics
@@ -250,7 +255,7 @@ impl Environ {
         I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
     {
         let pairs = pairs.into_iter();
-        let mut env = Self::with_capacity(pairs.size_hint().0, 0);
+        let mut env = Self::with_pair_hint(pairs.size_hint().0);
         for (k, v) in pairs {
             env.try_push(k, v)?;
         }
@@ -705,6 +710,10 @@ mod tests {
             Err(EnvironFull {
                 len: Environ::MAX_BYTES + 1
             })
+        );
+        assert_eq!(
+            EnvironFull { len: 1 << 33 }.to_string(),
+            "environ of 8589934592 bytes of names and values exceeds the 4294967295-byte limit"
         );
     }
 }

@@ -171,7 +171,7 @@ where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
     let vars = vars.into_iter();
-    let mut env = Environ::with_capacity(vars.size_hint().0.min(opts.max_vars), 0);
+    let mut env = Environ::with_pair_hint(vars.size_hint().0.min(opts.max_vars));
     for (i, (k, v)) in vars.enumerate() {
         if i >= opts.max_vars {
             return Err(ParseError::TooManyVars { max: opts.max_vars });
