@@ -113,6 +113,14 @@ fn hex(b: u8) -> Option<u8> {
 /// assert_eq!(decode_path(b"/..%2f..", &p), Err(PathError::EscapesRoot));
 /// ```
 pub fn decode_path(raw: &[u8], policy: &PathPolicy) -> Result<Vec<u8>, PathError> {
+    if !raw.contains(&b'%') {
+        // Nothing to decode: check the bytes and normalize straight from
+        // the request.
+        for (i, &b) in raw.iter().enumerate() {
+            check_byte(b, i, policy)?;
+        }
+        return normalize(raw, policy);
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
@@ -160,7 +168,10 @@ fn normalize(path: &[u8], policy: &PathPolicy) -> Result<Vec<u8>, PathError> {
     if path.first() != Some(&b'/') {
         return Ok(path.to_vec());
     }
-    let mut segs: Vec<&[u8]> = Vec::new();
+    // `out` is `/` + segment for each segment kept so far (segments hold no
+    // `/`), so dropping the last one is cutting at the last `/`.
+    let mut out = Vec::with_capacity(path.len() + 1);
+    let mut kept = 0usize;
     let mut trailing = false;
     for seg in path.split(|&b| b == b'/').skip(1) {
         trailing = false;
@@ -168,21 +179,23 @@ fn normalize(path: &[u8], policy: &PathPolicy) -> Result<Vec<u8>, PathError> {
             (b"." | b"..", DotSegments::Reject) => return Err(PathError::DotSegment),
             (b".", DotSegments::Resolve) => trailing = true,
             (b"..", DotSegments::Resolve) => {
-                if segs.pop().is_none() {
+                if kept == 0 {
                     return Err(PathError::EscapesRoot);
                 }
+                kept -= 1;
+                let cut = out.iter().rposition(|&b| b == b'/').unwrap_or_default();
+                out.truncate(cut);
                 trailing = true;
             }
             (b"", _) if policy.merge_slashes => trailing = true,
-            _ => segs.push(seg),
+            _ => {
+                out.push(b'/');
+                out.extend_from_slice(seg);
+                kept += 1;
+            }
         }
     }
-    let mut out = Vec::with_capacity(path.len());
-    for s in &segs {
-        out.push(b'/');
-        out.extend_from_slice(s);
-    }
-    if trailing || segs.is_empty() {
+    if trailing || kept == 0 {
         out.push(b'/');
     }
     Ok(out)
@@ -255,4 +268,84 @@ pub fn split_suffix<'a>(path: &'a [u8], suffix: &[u8]) -> Option<(&'a [u8], &'a 
         end += 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Dot resolution and slash merging as a list of segments: the meaning
+    /// `normalize` implements in one buffer.
+    fn model(path: &[u8], policy: &PathPolicy) -> Result<Vec<u8>, PathError> {
+        if path.first() != Some(&b'/') {
+            return Ok(path.to_vec());
+        }
+        let mut segs: Vec<&[u8]> = Vec::new();
+        let mut trailing = false;
+        for seg in path.split(|&b| b == b'/').skip(1) {
+            trailing = false;
+            match (seg, policy.dot_segments) {
+                (b"." | b"..", DotSegments::Reject) => return Err(PathError::DotSegment),
+                (b".", DotSegments::Resolve) => trailing = true,
+                (b"..", DotSegments::Resolve) => {
+                    if segs.pop().is_none() {
+                        return Err(PathError::EscapesRoot);
+                    }
+                    trailing = true;
+                }
+                (b"", _) if policy.merge_slashes => trailing = true,
+                _ => segs.push(seg),
+            }
+        }
+        let mut out = Vec::new();
+        for s in &segs {
+            out.push(b'/');
+            out.extend_from_slice(s);
+        }
+        if trailing || segs.is_empty() {
+            out.push(b'/');
+        }
+        Ok(out)
+    }
+
+    fn path() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop::sample::select(vec![&b"/"[..], b"a", b"bc", b".", b"..", b"%2F", b"%2e"]),
+            0..10,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn normalize_matches_the_segment_list(
+            p in path(),
+            dots in prop::sample::select(vec![DotSegments::Resolve, DotSegments::Reject, DotSegments::Pass]),
+            merge_slashes: bool,
+        ) {
+            let policy = PathPolicy { dot_segments: dots, merge_slashes, ..PathPolicy::default() };
+            prop_assert_eq!(normalize(&p, &policy), model(&p, &policy));
+        }
+    }
+
+    #[test]
+    fn normalize_examples() {
+        let p = PathPolicy::default();
+        assert_eq!(normalize(b"/a/b/../../c/./", &p).unwrap(), b"/c/");
+        assert_eq!(normalize(b"//a//b", &p).unwrap(), b"/a/b");
+        assert_eq!(normalize(b"/a/..", &p).unwrap(), b"/");
+        assert_eq!(normalize(b"/a/../..", &p), Err(PathError::EscapesRoot));
+        let keep = PathPolicy {
+            merge_slashes: false,
+            ..p
+        };
+        assert_eq!(normalize(b"/a//..", &keep).unwrap(), b"/a/");
+    }
 }
