@@ -154,15 +154,56 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    let pairs = vars.iter().map(|(k, v)| (&k[..], &v[..]));
+    exchange_pairs(protocol, stream, pairs, body, opts).await
+}
+
+/// [`exchange`] with the vars as borrowed pairs (an environ's `iter()`),
+/// encoded before anything is sent.
+async fn exchange_pairs<'a, I, B>(
+    protocol: Protocol,
+    stream: Stream,
+    pairs: I,
+    body: B,
+    opts: ExchangeOptions,
+) -> Result<Response<BoxBody>, ExchangeError>
+where
+    I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     match protocol {
-        Protocol::Uwsgi => uwsgi_exchange(stream, vars, body, opts).await,
-        Protocol::Fastcgi => fastcgi_exchange(stream, vars, body, opts).await,
+        Protocol::Uwsgi => {
+            let head = uwsgi_head(pairs)?;
+            uwsgi_exchange(stream, head, body, opts).await
+        }
+        Protocol::Fastcgi => {
+            let bodiless = body.is_end_stream();
+            let first = fastcgi_request(pairs, false, bodiless)?;
+            fastcgi_exchange(stream, first, bodiless, body, opts).await
+        }
     }
+}
+
+/// The uwsgi request packet head (header and vars block) for `pairs`.
+fn uwsgi_head<'a>(
+    pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+) -> Result<uwsgi_proto::OwnedRequestHead, ExchangeError> {
+    let mut b = uwsgi_proto::VarsBuilder::new();
+    for (k, v) in pairs {
+        b.var(k, v);
+    }
+    b.packet(uwsgi_proto::Modifier1::WSGI, 0)
+        .map_err(|e| ExchangeError::Protocol(format!("request vars: {e}")))
+        .and_then(|p| {
+            uwsgi_proto::OwnedRequestHead::from_packet(p)
+                .map_err(|e| ExchangeError::Protocol(format!("request vars: {e}")))
+        })
 }
 
 async fn uwsgi_exchange<B>(
     stream: Stream,
-    vars: Vec<(Vec<u8>, Vec<u8>)>,
+    head: uwsgi_proto::OwnedRequestHead,
     body: B,
     opts: ExchangeOptions,
 ) -> Result<Response<BoxBody>, ExchangeError>
@@ -171,17 +212,6 @@ where
     B::Error: Into<BoxError>,
 {
     use uwsgi_proto::codec::{ClientCodec, RequestPart, ResponsePart};
-    let mut b = uwsgi_proto::VarsBuilder::new();
-    for (k, v) in &vars {
-        b.var(k, v);
-    }
-    let head = b
-        .packet(uwsgi_proto::Modifier1::WSGI, 0)
-        .map_err(|e| ExchangeError::Protocol(format!("request vars: {e}")))
-        .and_then(|p| {
-            uwsgi_proto::OwnedRequestHead::from_packet(p)
-                .map_err(|e| ExchangeError::Protocol(format!("request vars: {e}")))
-        })?;
     let (r, w) = stream.into_split();
     let (guard, released) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -548,14 +578,14 @@ struct FcgiFailure {
 
 /// BEGIN_REQUEST (id 1, responder, `keep_conn`) and the params, plus the
 /// end of STDIN for a request without a body.
-fn fastcgi_request(
-    vars: &[(Vec<u8>, Vec<u8>)],
+fn fastcgi_request<'a>(
+    vars: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
     keep_conn: bool,
     bodiless: bool,
 ) -> Result<Bytes, ExchangeError> {
     use fastcgi_proto::{BeginRequest, RecordLayout, RecordType, Role};
     let proto = |e: fastcgi_proto::EncodeError| ExchangeError::Protocol(e.to_string());
-    let pairs = || vars.iter().map(|(k, v)| (&k[..], &v[..]));
+    let pairs = || vars.clone();
     let params_len: usize = pairs().map(|(k, v)| fastcgi_proto::pair_len(k, v)).sum();
     // BEGIN_REQUEST, the params' records (header and padding each), the
     // empty PARAMS, the empty STDIN.
@@ -574,7 +604,8 @@ fn fastcgi_request(
 
 async fn fastcgi_exchange<B>(
     stream: Stream,
-    vars: Vec<(Vec<u8>, Vec<u8>)>,
+    first: Bytes,
+    bodiless: bool,
     body: B,
     opts: ExchangeOptions,
 ) -> Result<Response<BoxBody>, ExchangeError>
@@ -582,8 +613,6 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let bodiless = body.is_end_stream();
-    let first = fastcgi_request(&vars, false, bodiless)?;
     let (rd, wr) = stream.into_split();
     let body = (!bodiless).then_some(body);
     fastcgi_attempt((rd, wr, BytesMut::new()), first, body, None, &opts)
@@ -958,7 +987,7 @@ impl Gateway {
     async fn fastcgi_pooled<B>(
         &self,
         pool: &Arc<Pool>,
-        vars: &[(Vec<u8>, Vec<u8>)],
+        vars: &wsgi_environ::Environ,
         body: B,
         opts: &ExchangeOptions,
     ) -> Result<Response<BoxBody>, ExchangeError>
@@ -967,7 +996,7 @@ impl Gateway {
         B::Error: Into<BoxError>,
     {
         let bodiless = body.is_end_stream();
-        let first = fastcgi_request(vars, true, bodiless)?;
+        let first = fastcgi_request(vars.iter(), true, bodiless)?;
         let mut body = (!bodiless).then_some(body);
         if let Some(conn) = pool.take() {
             let attempt =
@@ -1000,7 +1029,7 @@ impl Gateway {
         remote: Option<SocketAddr>,
         local: Option<SocketAddr>,
         body_len: Option<u64>,
-    ) -> Result<wsgi_environ::build::Pairs, wsgi_environ::BuildError> {
+    ) -> Result<wsgi_environ::Environ, wsgi_environ::BuildError> {
         use wsgi_environ::{BuildOptions, Connection, Preset, build_environ};
         let c = &self.config;
         let fcgi = c.backend.protocol == Protocol::Fastcgi;
@@ -1023,7 +1052,7 @@ impl Gateway {
             let mut script = env.get(b"SCRIPT_NAME").unwrap_or_default().to_vec();
             if script.ends_with(b"/") && !c.index.is_empty() {
                 script.extend_from_slice(c.index.as_bytes());
-                env.set(b"SCRIPT_NAME", script.clone());
+                env.set(b"SCRIPT_NAME", &script);
             }
             let filename = match &c.script_filename {
                 Some(f) => f.clone().into_bytes(),
@@ -1031,7 +1060,7 @@ impl Gateway {
             };
             env.set(b"SCRIPT_FILENAME", filename);
         }
-        Ok(env.into_vec())
+        Ok(env)
     }
 
     /// Serves one request: 400 when no environ can be built (smuggling-prone
@@ -1092,7 +1121,7 @@ impl Gateway {
                 .connect()
                 .await
                 .map_err(ExchangeError::Connect)?;
-            exchange(backend.protocol, stream, vars, body, opts).await
+            exchange_pairs(backend.protocol, stream, vars.iter(), body, opts).await
         };
         match tokio::time::timeout(c.timeout, work).await {
             Ok(Ok(resp)) => resp,
