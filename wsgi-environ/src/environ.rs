@@ -221,9 +221,12 @@ impl Environ {
         }
     }
 
-    /// Room for `pairs` pairs of a typical CGI size (32 bytes each).
+    /// Room for `pairs` pairs of a typical CGI size (32 bytes each), from
+    /// an iterator's size hint: at most 4096 pairs ahead, growth does the
+    /// rest.
     pub(crate) fn with_pair_hint(pairs: usize) -> Self {
-        Self::with_capacity(pairs, pairs.saturating_mul(32))
+        let pairs = pairs.min(4096);
+        Self::with_capacity(pairs, pairs * 32)
     }
 
     /// Copies ordered pairs (a uwsgi vars view, FastCGI params view, …).
