@@ -59,7 +59,7 @@ LIBFCGI_PROCS=${LIBFCGI_PROCS:-$CONNS}
 PHP_CHILDREN=${PHP_CHILDREN:-$CONNS}
 BASE=${BENCH_PORT_BASE:-18080}
 P_NGINX=$BASE P_OURS_U=$((BASE + 1)) P_OURS_F=$((BASE + 2)) P_UWSGI=$((BASE + 3))
-P_LIBFCGI=$((BASE + 4)) P_PHP=$((BASE + 5)) P_GW=$((BASE + 10)) P_SCALE=$((BASE + 20))
+P_LIBFCGI=$((BASE + 4)) P_PHP=$((BASE + 5)) P_OURS_FC=$((BASE + 6)) P_GW=$((BASE + 10)) P_SCALE=$((BASE + 20))
 
 # ---------------------------------------------------------------- setup
 if ! bash "$ROOT/scripts/install-peers.sh" >/dev/null; then
@@ -126,6 +126,10 @@ cpu_ns() {
 
 start hello "$BACK_CPU" "$P_OURS_F" "$HELLO" --uwsgi "127.0.0.1:$P_OURS_U" --fastcgi "127.0.0.1:$P_OURS_F"
 wait_port "$P_OURS_U" hello "$RUN_DIR/hello.log" || die "hello-server uwsgi listener"
+# The same server serving at most as many FastCGI connections at a time as
+# libfcgi and PHP-FPM have processes (the rest wait in the listen queue).
+start hello-capped "$BACK_CPU" "$P_OURS_FC" "$HELLO" --fastcgi "127.0.0.1:$P_OURS_FC" \
+    --max-conns "$LIBFCGI_PROCS"
 # --post-buffering: uWSGI reads the whole body (in memory) before routing;
 # without it, return:200 answers and closes while nginx still sends, a 502.
 start uwsgi "$BACK_CPU" "$P_UWSGI" uwsgi --socket "127.0.0.1:$P_UWSGI" --listen 4096 \
@@ -139,16 +143,16 @@ php_extra=(); [ "$(id -u)" = 0 ] && php_extra=(--allow-to-run-as-root)
 start php "$BACK_CPU" "$P_PHP" "$(php_fpm_bin)" --nodaemonize --fpm-config "$RUN_DIR/php-fpm.conf" "${php_extra[@]}"
 mkdir -p "$RUN_DIR/nginx"
 RUN_DIR="$RUN_DIR/nginx" render "$BENCH/nginx.conf" "$RUN_DIR/nginx/nginx.conf" "PORT=$P_NGINX" \
-    "OURS_UWSGI=$P_OURS_U" "OURS_FCGI=$P_OURS_F" "UWSGI=$P_UWSGI" "LIBFCGI=$P_LIBFCGI" \
+    "OURS_UWSGI=$P_OURS_U" "OURS_FCGI=$P_OURS_F" "OURS_FCGI_CAPPED=$P_OURS_FC" "UWSGI=$P_UWSGI" "LIBFCGI=$P_LIBFCGI" \
     "PHP=$P_PHP" "PHP_SCRIPT=$BENCH/hello.php" "KEEP=$KEEPALIVE"
 start nginx "$FRONT_CPU" "$P_NGINX" nginx -p "$RUN_DIR/nginx" -c "$RUN_DIR/nginx/nginx.conf"
 
 # Backends by row key: URL path behind nginx, backend process, gateway backend URL.
-KEYS=(ceiling uwsgi-ours uwsgi-c fcgi-ours fcgi-c fcgi-php)
+KEYS=(ceiling uwsgi-ours uwsgi-c fcgi-ours fcgi-capped fcgi-c fcgi-php)
 declare -A PATH_OF=([ceiling]=/ceiling [uwsgi-ours]=/uwsgi/ours [uwsgi-c]=/uwsgi/c
-    [fcgi-ours]=/fcgi/ours [fcgi-c]=/fcgi/c [fcgi-php]=/fcgi/php)
+    [fcgi-ours]=/fcgi/ours [fcgi-capped]=/fcgi/capped [fcgi-c]=/fcgi/c [fcgi-php]=/fcgi/php)
 declare -A BACK_OF=([ceiling]=none [uwsgi-ours]=hello [uwsgi-c]=uwsgi [fcgi-ours]=hello
-    [fcgi-c]=libfcgi [fcgi-php]=php)
+    [fcgi-capped]=hello-capped [fcgi-c]=libfcgi [fcgi-php]=php)
 declare -A GW_BACKEND=([uwsgi-ours]="uwsgi://127.0.0.1:$P_OURS_U" [uwsgi-c]="uwsgi://127.0.0.1:$P_UWSGI"
     [fcgi-ours]="fcgi://127.0.0.1:$P_OURS_F" [fcgi-c]="fcgi://127.0.0.1:$P_LIBFCGI"
     [fcgi-php]="fcgi://127.0.0.1:$P_PHP")

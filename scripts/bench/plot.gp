@@ -10,4 +10,4 @@ set xtics (1, 64, 1000)
 set key left top
 set grid ytics
 set yrange [0:*]
-plot for [i=2:7] datafile using 1:i with linespoints lw 2 pt 7 title columnheader(i)
+plot for [i=2:8] datafile using 1:i with linespoints lw 2 pt 7 title columnheader(i)

@@ -13,6 +13,7 @@ NAMES = {
     "uwsgi-ours": "hello-server (uwsgi)",
     "uwsgi-c": "uWSGI `--route-run return:200` (C)",
     "fcgi-ours": "hello-server (FastCGI)",
+    "fcgi-capped": "hello-server (FastCGI, `--max-conns` = C processes)",
     "fcgi-c": "libfcgi hello (C)",
     "fcgi-php": "PHP-FPM, one-line script",
 }
@@ -24,6 +25,8 @@ PAIRS = [
     ("nginx:fcgi-ours", "nginx:fcgi-c", "FastCGI: hello-server / libfcgi"),
     ("nginx:fcgi-ours", "nginx:fcgi-php", "FastCGI: hello-server / PHP-FPM"),
     ("nginx:fcgi-ours", "nginx:ceiling", "FastCGI: hello-server / nginx ceiling"),
+    ("nginx:fcgi-capped", "nginx:fcgi-c", "FastCGI: hello-server `--max-conns` / libfcgi"),
+    ("nginx:fcgi-capped", "nginx:fcgi-php", "FastCGI: hello-server `--max-conns` / PHP-FPM"),
 ] + [(f"gateway:{k}", f"nginx:{k}", f"gateway / nginx, both → {NAMES[k]}")
      for k in ("uwsgi-ours", "uwsgi-c", "fcgi-ours", "fcgi-c", "fcgi-php")]
 
@@ -109,7 +112,7 @@ def main():
         out = args[args.index("--plot-data") + 1]
         med = medians(rows, "sweep")
         med.update(medians(rows, "get"))
-        keys = ["ceiling", "uwsgi-ours", "uwsgi-c", "fcgi-ours", "fcgi-c", "fcgi-php"]
+        keys = ["ceiling", "uwsgi-ours", "uwsgi-c", "fcgi-ours", "fcgi-capped", "fcgi-c", "fcgi-php"]
         conns = sorted({c for (r, c) in med if r.startswith("nginx:")})
         with open(out, "w") as f:
             f.write("conns " + " ".join(f'"{NAMES[k]}"' for k in keys) + "\n")

@@ -6,11 +6,12 @@
 //! nothing yet holds no read buffer, so idle connections cost little memory.
 //!
 //! Usage: `hello-server [--uwsgi ADDR] [--fastcgi ADDR] [--uwsgi-unix PATH]
-//! [--fastcgi-unix PATH] [--threads N]`
+//! [--fastcgi-unix PATH] [--threads N] [--max-conns N]`
 
 use std::future::Future;
 use std::io;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -18,18 +19,22 @@ use fastcgi_proto::server::{Config, Connection, Event};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
+use tokio::sync::Semaphore;
 use uwsgi_proto::{HttpVersion, RequestDecoder, RequestFrame, ResponseHead, Status, special};
 
 const HELP: &str = "hello-server: uwsgi and FastCGI backend answering 200 \"hello\\n\"
 
 usage: hello-server [--uwsgi ADDR] [--fastcgi ADDR] [--uwsgi-unix PATH]
-                    [--fastcgi-unix PATH] [--threads N]
+                    [--fastcgi-unix PATH] [--threads N] [--max-conns N]
 
   --uwsgi ADDR         serve uwsgi on this TCP address
   --fastcgi ADDR       serve FastCGI (responder, KEEP_CONN honoured) on this TCP address
   --uwsgi-unix PATH    serve uwsgi on a unix socket
   --fastcgi-unix PATH  serve FastCGI on a unix socket
   --threads N          worker threads (default 1: a current-thread runtime)
+  --max-conns N        FastCGI: serve at most N connections at a time (further
+                       ones wait in the listen queue until one closes);
+                       advertised as FCGI_MAX_CONNS (default: no limit)
   -h, --help           this text
 
 At least one listener is needed. Prints `listening uwsgi://ADDR`,
@@ -49,6 +54,7 @@ struct Opts {
     uwsgi_unix: Option<String>,
     fcgi_unix: Option<String>,
     threads: usize,
+    max_conns: Option<usize>,
 }
 
 fn parse() -> Result<Option<Opts>, String> {
@@ -72,6 +78,15 @@ fn parse() -> Result<Option<Opts>, String> {
                     .filter(|&n| n > 0)
                     .ok_or("--threads needs a positive number")?;
             }
+            "--max-conns" => {
+                o.max_conns = Some(
+                    val("--max-conns")?
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0 && n <= Semaphore::MAX_PERMITS)
+                        .ok_or("--max-conns needs a positive number")?,
+                );
+            }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
@@ -90,9 +105,15 @@ struct Replies {
     cgi: &'static [u8],
     /// The uwsgi pong packet answering a ping.
     pong: &'static [u8],
+    /// What FastCGI GET_VALUES answers for `FCGI_MAX_CONNS`.
+    max_conns: usize,
 }
 
-fn replies() -> Result<Replies, String> {
+/// `FCGI_MAX_CONNS` advertised when no `--max-conns` is given: no limit,
+/// said with the largest number a C `int` holds.
+const NO_CONN_LIMIT: usize = i32::MAX as usize;
+
+fn replies(max_conns: Option<usize>) -> Result<Replies, String> {
     let head = ResponseHead::new(200, "OK")
         .header("Content-Type", "text/plain")
         .header("Content-Length", BODY.len().to_string());
@@ -111,6 +132,7 @@ fn replies() -> Result<Replies, String> {
         uwsgi: uwsgi.leak(),
         cgi: cgi.leak(),
         pong: pong.leak(),
+        max_conns: max_conns.unwrap_or(NO_CONN_LIMIT),
     })
 }
 
@@ -339,9 +361,13 @@ fn answer_now(s: std::net::TcpStream, r: Replies) -> io::Result<()> {
 }
 
 /// Serves one FastCGI connection: any number of requests with KEEP_CONN.
-async fn serve_fastcgi<S: Stream>(mut s: S, stdout: &'static [u8]) -> io::Result<()> {
+async fn serve_fastcgi<S: Stream>(mut s: S, r: Replies) -> io::Result<()> {
+    let stdout = r.cgi;
     let mut buf = BytesMut::new();
-    let mut conn = Connection::new(Config::default());
+    let mut conn = Connection::new(Config {
+        max_conns: r.max_conns,
+        ..Config::default()
+    });
     let mut n = s.read_first(&mut buf).await?;
     loop {
         if n == 0 {
@@ -386,6 +412,26 @@ async fn serve_fastcgi<S: Stream>(mut s: S, stdout: &'static [u8]) -> io::Result
             }
             s.read_buf(&mut buf).await?
         };
+    }
+}
+
+/// Accepts FastCGI connections while a permit is free; each connection
+/// holds its permit until it ends.
+async fn accept_fastcgi(l: TcpListener, r: Replies, permits: Arc<Semaphore>) {
+    loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        match l.accept().await {
+            Ok((s, _)) => {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(async move {
+                    report("fastcgi", serve_fastcgi(s, r).await);
+                    drop(permit);
+                });
+            }
+            Err(e) => accept_error(e).await,
+        }
     }
 }
 
@@ -493,7 +539,12 @@ mod sys {
 }
 
 async fn run(o: Opts) -> Result<(), String> {
-    let r = replies()?;
+    let r = replies(o.max_conns)?;
+    // Shared by the FastCGI listeners: a connection holds a permit until it
+    // ends, and no connection is accepted without one.
+    let permits = Arc::new(Semaphore::new(
+        o.max_conns.unwrap_or(Semaphore::MAX_PERMITS),
+    ));
     if let Some(a) = &o.uwsgi {
         let l = listen(a).map_err(|e| format!("cannot listen on {a}: {e}"))?;
         println!(
@@ -509,19 +560,7 @@ async fn run(o: Opts) -> Result<(), String> {
             "listening fcgi://{}",
             l.local_addr().map_err(|e| e.to_string())?
         );
-        tokio::spawn(async move {
-            loop {
-                match l.accept().await {
-                    Ok((s, _)) => {
-                        let _ = s.set_nodelay(true);
-                        tokio::spawn(
-                            async move { report("fastcgi", serve_fastcgi(s, r.cgi).await) },
-                        );
-                    }
-                    Err(e) => accept_error(e).await,
-                }
-            }
-        });
+        tokio::spawn(accept_fastcgi(l, r, Arc::clone(&permits)));
     }
     for (path, fcgi) in [(&o.uwsgi_unix, false), (&o.fcgi_unix, true)] {
         let Some(path) = path else { continue };
@@ -531,12 +570,22 @@ async fn run(o: Opts) -> Result<(), String> {
             "listening {}+unix://{path}",
             if fcgi { "fcgi" } else { "uwsgi" }
         );
+        let permits = Arc::clone(&permits);
         tokio::spawn(async move {
             loop {
+                let permit = if fcgi {
+                    let Ok(p) = Arc::clone(&permits).acquire_owned().await else {
+                        return;
+                    };
+                    Some(p)
+                } else {
+                    None
+                };
                 match l.accept().await {
                     Ok((s, _)) if fcgi => {
                         tokio::spawn(async move {
-                            report("fastcgi unix", serve_fastcgi(s, r.cgi).await)
+                            report("fastcgi unix", serve_fastcgi(s, r).await);
+                            drop(permit);
                         });
                     }
                     Ok((s, _)) => {
@@ -616,7 +665,7 @@ mod tests {
 
     #[tokio::test]
     async fn uwsgi_post_is_drained_and_answered() {
-        let r = replies().unwrap();
+        let r = replies(None).unwrap();
         let (mut client, server) = duplex(1 << 16);
         let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
         let mut wire = request(&[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "300000")]);
@@ -633,7 +682,7 @@ mod tests {
 
     #[tokio::test]
     async fn uwsgi_ping_gets_pong() {
-        let r = replies().unwrap();
+        let r = replies(None).unwrap();
         let (mut client, server) = duplex(1 << 10);
         let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
         client.write_all(&[100, 0, 0, 0]).await.unwrap();
@@ -645,7 +694,7 @@ mod tests {
 
     #[tokio::test]
     async fn uwsgi_truncated_body_is_an_error() {
-        let r = replies().unwrap();
+        let r = replies(None).unwrap();
         let (mut client, server) = duplex(1 << 10);
         let task = tokio::spawn(async move { serve_uwsgi(server, r).await });
         let mut wire = request(&[("CONTENT_LENGTH", "10")]);
@@ -660,7 +709,7 @@ mod tests {
     async fn uwsgi_server() -> std::net::SocketAddr {
         let l = uwsgi_listener(listen("127.0.0.1:0").unwrap()).unwrap();
         let addr = l.get_ref().local_addr().unwrap().as_socket().unwrap();
-        tokio::spawn(accept_uwsgi(l, replies().unwrap()));
+        tokio::spawn(accept_uwsgi(l, replies(None).unwrap()));
         addr
     }
 
@@ -730,9 +779,9 @@ mod tests {
 
     #[tokio::test]
     async fn fastcgi_post_gets_hello_and_end_request() {
-        let r = replies().unwrap();
+        let r = replies(None).unwrap();
         let (client, server) = duplex(1 << 16);
-        let task = tokio::spawn(serve_fastcgi(server, r.cgi));
+        let task = tokio::spawn(serve_fastcgi(server, r));
         let params = vec![
             ("REQUEST_METHOD".into(), "POST".into()),
             ("CONTENT_LENGTH".into(), "200000".into()),
@@ -746,5 +795,82 @@ mod tests {
         );
         assert_eq!((reply.stderr.len(), reply.app_status), (0, 0));
         task.await.unwrap().unwrap();
+    }
+
+    /// A kept FastCGI connection's request; returns the reply's STDOUT.
+    async fn kept_request(c: &mut TcpStream, id: u16) -> Vec<u8> {
+        let mut conn = fastcgi_proto::client::Connection::new();
+        conn.begin(id, fastcgi_proto::Role::RESPONDER, true)
+            .unwrap();
+        conn.params(id, [(&b"REQUEST_METHOD"[..], &b"GET"[..])])
+            .unwrap();
+        conn.stdin_end(id).unwrap();
+        while let Some(out) = conn.poll_transmit() {
+            c.write_all(&out).await.unwrap();
+        }
+        let mut stdout = Vec::new();
+        let mut buf = BytesMut::new();
+        loop {
+            while let Some(ev) = conn.poll_event() {
+                match ev {
+                    fastcgi_proto::client::Event::Stdout { data, .. } => stdout.extend(data),
+                    fastcgi_proto::client::Event::End { .. } => return stdout,
+                    _ => {}
+                }
+            }
+            assert!(c.read_buf(&mut buf).await.unwrap() > 0, "closed early");
+            conn.handle_buf(&mut buf).unwrap();
+        }
+    }
+
+    const CGI_HELLO: &[u8] =
+        b"Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n";
+
+    #[tokio::test]
+    async fn fastcgi_max_conns_holds_further_connections_in_the_queue() {
+        let l = listen("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let permits = Arc::new(Semaphore::new(1));
+        tokio::spawn(accept_fastcgi(l, replies(Some(1)).unwrap(), permits));
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(kept_request(&mut first, 1).await, CGI_HELLO);
+        // The second connection is made by the kernel but not served while
+        // the first, kept, one holds the only permit.
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(300), kept_request(&mut second, 1));
+        assert!(waiting.await.is_err(), "served beyond --max-conns 1");
+        // Once the first ends, the queued one is served (and then ends as
+        // well), and so is a new one after it.
+        drop((first, second));
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        for id in [2, 3] {
+            let reply = tokio::time::timeout(Duration::from_secs(10), kept_request(&mut third, id));
+            assert_eq!(reply.await.expect("a freed permit is taken"), CGI_HELLO);
+        }
+    }
+
+    #[tokio::test]
+    async fn fastcgi_get_values_advertises_max_conns() {
+        for (limit, want) in [(Some(64), &b"64"[..]), (None, b"2147483647")] {
+            let (mut client, server) = duplex(1 << 12);
+            let task = tokio::spawn(serve_fastcgi(server, replies(limit).unwrap()));
+            let mut conn = fastcgi_proto::client::Connection::new();
+            conn.get_values([fastcgi_proto::FCGI_MAX_CONNS]).unwrap();
+            let out = conn.poll_transmit().unwrap();
+            client.write_all(&out).await.unwrap();
+            let mut buf = BytesMut::new();
+            let values = loop {
+                if let Some(fastcgi_proto::client::Event::Values(p)) = conn.poll_event() {
+                    break p;
+                }
+                assert!(client.read_buf(&mut buf).await.unwrap() > 0);
+                conn.handle_buf(&mut buf).unwrap();
+            };
+            let got: Vec<(&[u8], &[u8])> = values.iter().collect();
+            assert_eq!(got, [(&b"FCGI_MAX_CONNS"[..], want)]);
+            drop(client);
+            task.await.unwrap().unwrap();
+        }
     }
 }
