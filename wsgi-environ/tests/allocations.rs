@@ -23,7 +23,9 @@ fn repeated_set_does_not_grow_the_arena() {
     env.push("SCRIPT_NAME", "/index.php");
     env.push("PATH_INFO", "/");
     env.push("Z", "tail");
-    for i in 0..2_000usize {
+    // Fewer rounds under the interpreter; value lengths still reach 199.
+    let rounds: usize = if cfg!(miri) { 200 } else { 2_000 };
+    for i in 0..rounds {
         let v = "p".repeat(i % 300);
         env.set(b"PATH_INFO", &v);
         env.set(b"SCRIPT_NAME", if i % 2 == 0 { "/a" } else { "/index.php" });
@@ -36,7 +38,7 @@ fn repeated_set_does_not_grow_the_arena() {
     assert_eq!(env.len(), 3);
     // No allocation at all once the arena has room for the largest value.
     let before = Region::new(GLOBAL);
-    for i in 0..1000usize {
+    for i in 0..rounds / 2 {
         env.set(b"PATH_INFO", &b"qqqqqqq"[..i % 7]);
         env.set(b"SCRIPT_NAME", "/index.php");
     }
@@ -82,7 +84,7 @@ fn browser(headers: usize) -> http::request::Parts {
 }
 
 /// The builders allocate per request, never per pair: the count does not
-/// change between 5 and 60 headers.
+/// change between 5 and 30 headers.
 fn builders_allocate_per_request_not_per_pair() {
     let conn = Connection {
         remote: Some(([192, 0, 2, 7], 51234).into()),
@@ -106,7 +108,7 @@ fn builders_allocate_per_request_not_per_pair() {
             assert!(env.len() > n);
             stats.allocations + stats.reallocations
         };
-        let (few, many) = (count(5), count(60));
+        let (few, many) = (count(5), count(30));
         assert_eq!(few, many, "{preset:?}");
         // The arena, its spans and the decoded path.
         assert_eq!(few, 3, "{preset:?}");
