@@ -167,7 +167,8 @@ if [ "$HAVE_GATEWAY" = 1 ]; then
     for k in uwsgi-ours uwsgi-c fcgi-ours fcgi-c fcgi-php; do
         port=$((P_GW + i)); i=$((i + 1))
         gw_extra=(); [ "${k#fcgi}" != "$k" ] && gw_extra=(--script-filename "$BENCH/hello.php" --keepalive-timeout 1)
-        start "gw-$k" "$FRONT_CPU" "$port" "$GATEWAY" --listen "127.0.0.1:$port" \
+        # One runtime thread, as nginx runs one worker process.
+        start "gw-$k" "$FRONT_CPU" "$port" "$GATEWAY" --listen "127.0.0.1:$port" --threads 1 \
             --backend "${GW_BACKEND[$k]}" "${gw_extra[@]}"
         URL_OF[gateway:$k]="http://127.0.0.1:$port/"
         FRONT_OF[gateway:$k]="gw-$k"

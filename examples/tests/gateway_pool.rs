@@ -319,9 +319,33 @@ fn keepalive_zero_opens_a_connection_per_request_without_keep_conn() {
 
 #[test]
 fn concurrent_clients_share_at_most_one_connection_each() {
+    for threads in [None, Some("1"), Some("3")] {
+        concurrent_clients(threads);
+    }
+}
+
+#[test]
+fn threads_must_be_a_positive_number() {
+    for bad in ["0", "-1", "x"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args(["--backend", "fcgi://127.0.0.1:1", "--threads", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--threads {bad}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "gateway: --threads needs a positive number\n"
+        );
+    }
+}
+
+/// `CLIENTS` clients at once through a gateway on a current-thread (`--threads
+/// 1`), multi-thread (`3`) or default runtime.
+fn concurrent_clients(runtime: Option<&str>) {
     const CLIENTS: usize = 4;
     let (b, counts) = backend(Mode::Honour);
-    let (_g, gw) = gateway(&format!("fcgi://{b}"), &[]);
+    let extra: Vec<&str> = runtime.map(|n| vec!["--threads", n]).unwrap_or_default();
+    let (_g, gw) = gateway(&format!("fcgi://{b}"), &extra);
     let threads: Vec<_> = (0..CLIENTS)
         .map(|_| {
             let gw = gw.clone();
@@ -338,7 +362,10 @@ fn concurrent_clients_share_at_most_one_connection_each() {
     }
     assert_eq!(counts.requests.load(Ordering::SeqCst), CLIENTS * 15);
     let n = counts.connections.load(Ordering::SeqCst);
-    assert!((1..=CLIENTS).contains(&n), "{n} backend connections");
+    assert!(
+        (1..=CLIENTS).contains(&n),
+        "{n} backend connections (--threads {runtime:?})"
+    );
 }
 
 /// Two requests in flight at once on two connections, then sequential ones

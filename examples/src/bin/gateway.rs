@@ -24,6 +24,8 @@ usage: gateway [--listen ADDR] --backend URL [OPTIONS]
                            0: no KEEP_CONN, one connection per request)
   --keepalive-timeout SECS FastCGI: idle connections older than this are
                            closed (default 60)
+  --threads N              worker threads (default: one per CPU the process
+                           may run on; 1: a current-thread runtime)
   -h, --help               this text
 
 The environ is built with nginx's uwsgi_params (uwsgi) or fastcgi_params plus
@@ -36,12 +38,20 @@ connection before any response byte is sent again once on a new
 connection. Prints `listening http://ADDR` on stdout when ready. On Ctrl-C or SIGTERM stops
 accepting, lets requests in progress finish (up to 5 s) and exits 0.";
 
-fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
+/// What the command line asks for.
+struct Opts {
+    listen: String,
+    config: GatewayConfig,
+    /// Runtime worker threads; `None`: one per available CPU.
+    threads: Option<usize>,
+}
+
+fn parse() -> Result<Option<Opts>, String> {
     let mut listen = "127.0.0.1:8080".to_owned();
     let mut backend = None;
     let (mut root, mut script, mut index, mut timeout) = (None, None, None, None);
     let mut server_name = None;
-    let (mut keepalive, mut keepalive_timeout) = (None, None);
+    let (mut keepalive, mut keepalive_timeout, mut threads) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |n: &str| args.next().ok_or_else(|| format!("{n} needs a value"));
@@ -77,6 +87,15 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
                         .map_err(|_| "--keepalive-timeout needs whole seconds".to_owned())?,
                 );
             }
+            "--threads" => {
+                threads = Some(
+                    val("--threads")?
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or("--threads needs a positive number")?,
+                );
+            }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
@@ -97,13 +116,16 @@ fn parse() -> Result<Option<(String, GatewayConfig)>, String> {
     if let Some(t) = keepalive_timeout {
         c.keepalive_timeout = Duration::from_secs(t);
     }
-    Ok(Some((listen, c)))
+    Ok(Some(Opts {
+        listen,
+        config: c,
+        threads,
+    }))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let (listen, config) = match parse() {
-        Ok(Some(x)) => x,
+fn main() -> ExitCode {
+    let o = match parse() {
+        Ok(Some(o)) => o,
         Ok(None) => {
             println!("{HELP}");
             return ExitCode::SUCCESS;
@@ -113,6 +135,28 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let runtime = match o.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    match runtime {
+        Ok(rt) => rt.block_on(run(o.listen, o.config)),
+        Err(e) => {
+            eprintln!("gateway: runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(listen: String, config: GatewayConfig) -> ExitCode {
     let interrupted = match examples::net::shutdown_signal() {
         Ok(f) => f,
         Err(e) => {
