@@ -185,6 +185,18 @@ pub enum WriteHalf {
     Unix(unix::OwnedWriteHalf),
 }
 
+impl WriteHalf {
+    /// Drops this half without shutting the write direction down: the
+    /// connection is closed once the read half is dropped as well (one
+    /// system call fewer than a half-close followed by the close).
+    pub fn forget(self) {
+        match self {
+            Self::Tcp(w) => w.forget(),
+            Self::Unix(w) => w.forget(),
+        }
+    }
+}
+
 macro_rules! delegate_read {
     ($t:ty) => {
         impl AsyncRead for $t {

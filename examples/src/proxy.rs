@@ -211,29 +211,50 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    use tokio_util::codec::Encoder;
     use uwsgi_proto::codec::{ClientCodec, RequestPart, ResponsePart};
-    let (r, w) = stream.into_split();
-    let (guard, released) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let mut out = FramedWrite::new(w, ClientCodec::new());
-        if out.send(RequestPart::Head(head)).await.is_err() {
-            return;
+    let (r, mut w) = stream.into_split();
+    // The write half stays open (no half-close) until the response is read.
+    let guard = if body.is_end_stream() {
+        // No body: the head goes out here, without a task.
+        let mut wire = BytesMut::new();
+        let mut codec = ClientCodec::new();
+        codec
+            .encode(RequestPart::Head(head), &mut wire)
+            .and_then(|()| codec.encode(RequestPart::End, &mut wire))
+            .map_err(|e| ExchangeError::Protocol(format!("request: {e}")))?;
+        w.write_all(&wire).await.map_err(ExchangeError::Io)?;
+        KeepOpen {
+            _task: None,
+            half: Some(w),
         }
-        let mut body = std::pin::pin!(body.map_err(Into::<BoxError>::into));
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return };
-            if let Ok(data) = frame.into_data() {
-                if !data.is_empty() && out.send(RequestPart::Body(data)).await.is_err() {
-                    return;
+    } else {
+        let (guard, released) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut out = FramedWrite::new(w, ClientCodec::new());
+            if out.send(RequestPart::Head(head)).await.is_err() {
+                return;
+            }
+            let mut body = std::pin::pin!(body.map_err(Into::<BoxError>::into));
+            while let Some(frame) = body.frame().await {
+                let Ok(frame) = frame else { return };
+                if let Ok(data) = frame.into_data() {
+                    if !data.is_empty() && out.send(RequestPart::Body(data)).await.is_err() {
+                        return;
+                    }
                 }
             }
+            if out.send(RequestPart::End).await.is_err() {
+                return;
+            }
+            let _ = released.await;
+            out.into_inner().forget();
+        });
+        KeepOpen {
+            _task: Some(guard),
+            half: None,
         }
-        if out.send(RequestPart::End).await.is_err() {
-            return;
-        }
-        // Keep the write half open (no half-close) until the response is read.
-        let _ = released.await;
-    });
+    };
     let codec = ClientCodec::new()
         .decoder(uwsgi_proto::ResponseDecoder::new().head_request(opts.head_request));
     let mut input = FramedRead::with_capacity(r, codec, 16 * 1024);
@@ -281,6 +302,22 @@ where
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;
     Ok(resp)
+}
+
+/// What keeps a uwsgi request's write half open while its response is read.
+struct KeepOpen {
+    /// The task writing the body waits for this to be dropped.
+    _task: Option<oneshot::Sender<()>>,
+    /// The half itself (no body); dropped without a half-close.
+    half: Option<WriteHalf>,
+}
+
+impl Drop for KeepOpen {
+    fn drop(&mut self) {
+        if let Some(w) = self.half.take() {
+            w.forget();
+        }
+    }
 }
 
 /// The read side of a FastCGI exchange: records in, events out; once
