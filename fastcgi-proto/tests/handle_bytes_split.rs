@@ -10,73 +10,20 @@
 //! `client::Connection::handle_buf` is held to the same trace.
 #![allow(missing_docs)]
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use bytes::BytesMut;
+use common::{capture, captures, record_starts};
 use fastcgi_proto::client::{ClientError, Connection as Client, Event as ClientEvent};
 use fastcgi_proto::server::{Config, Connection as App, Event as AppEvent, ServerError};
-use fastcgi_proto::{DecodeError, HEADER_LEN, RecordType, Role};
+use fastcgi_proto::{DecodeError, RecordType, Role};
 
-fn dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/captures")
-}
-
-fn capture(name: &str) -> Vec<u8> {
-    std::fs::read(dir().join(name)).unwrap()
-}
-
-/// `(name, bytes)` of the non-empty captures sent by web servers (`true`)
-/// or by applications (`false`).
-fn captures(requests: bool) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".bin"))
-        .filter(|n| {
-            let is_request = n.ends_with(".request.bin")
-                || ["nginx-", "apache-", "lighttpd-"]
-                    .iter()
-                    .any(|p| n.starts_with(p));
-            is_request == requests
-        })
-        .map(|n| {
-            let b = capture(&n);
-            (n, b)
-        })
-        .filter(|(_, b)| !b.is_empty())
-        .collect();
-    out.sort();
-    assert!(out.len() >= if requests { 20 } else { 9 }, "{out:?}");
-    out
-}
-
-/// Offsets of the record headers, read from the length fields.
-fn record_starts(wire: &[u8]) -> Vec<usize> {
-    let mut starts = Vec::new();
-    let mut pos = 0;
-    while let Some(h) = wire.get(pos..pos + HEADER_LEN) {
-        starts.push(pos);
-        pos += HEADER_LEN + usize::from(u16::from_be_bytes([h[4], h[5]])) + usize::from(h[6]);
-    }
-    starts
-}
-
-/// Every cut of a short stream; of a long one, a stride plus the bytes
-/// around each record boundary.
+/// Every cut of a stream up to 4 KiB; of a longer one, every 997th and the
+/// ten bytes either side of each record start.
 fn cuts(wire: &[u8]) -> Vec<usize> {
-    if wire.len() <= 4096 {
-        return (0..=wire.len()).collect();
-    }
-    let mut set: BTreeSet<usize> = (0..=wire.len()).step_by(997).collect();
-    set.insert(wire.len());
-    for s in record_starts(wire) {
-        for d in 0..=9 {
-            set.insert(s.saturating_sub(d).min(wire.len()));
-            set.insert((s + d).min(wire.len()));
-        }
-    }
-    set.into_iter().collect()
+    common::cuts(wire, 997)
 }
 
 /// Corrupted copies: a bad version, and a type the receiver must reject

@@ -9,74 +9,21 @@
 //! feed are slices of the input's own memory.
 #![allow(missing_docs)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::path::Path;
 
 use bytes::Bytes;
+use common::{capture, captures, record_starts};
 use fastcgi_proto::client::{ClientError, Connection as Client, Event as ClientEvent};
 use fastcgi_proto::server::{Config, Connection as App, Event as AppEvent, ServerError};
-use fastcgi_proto::{DecodeError, HEADER_LEN, RecordType, Role};
-
-fn dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/captures")
-}
-
-fn capture(name: &str) -> Bytes {
-    std::fs::read(dir().join(name)).unwrap().into()
-}
-
-/// `(name, bytes)` of the non-empty captures sent by web servers
-/// (`requests`) or by applications.
-fn captures(requests: bool) -> Vec<(String, Bytes)> {
-    let mut names: Vec<String> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".bin"))
-        .filter(|n| {
-            let from_web_server = n.ends_with(".request.bin")
-                || ["nginx-", "apache-", "lighttpd-"]
-                    .iter()
-                    .any(|p| n.starts_with(p));
-            from_web_server == requests
-        })
-        .collect();
-    names.sort();
-    let out: Vec<(String, Bytes)> = names
-        .into_iter()
-        .map(|n| {
-            let b = capture(&n);
-            (n, b)
-        })
-        .filter(|(_, b)| !b.is_empty())
-        .collect();
-    assert!(out.len() >= if requests { 20 } else { 9 }, "{}", out.len());
-    out
-}
-
-/// Offsets of the record headers, read from the length fields.
-fn record_starts(wire: &[u8]) -> Vec<usize> {
-    let mut starts = Vec::new();
-    let mut pos = 0;
-    while let Some(h) = wire.get(pos..pos + HEADER_LEN) {
-        starts.push(pos);
-        pos += HEADER_LEN + usize::from(u16::from_be_bytes([h[4], h[5]])) + usize::from(h[6]);
-    }
-    starts
-}
+use fastcgi_proto::{DecodeError, RecordType, Role};
 
 /// Every cut of a stream up to 4 KiB; of a longer one, every 499th and the
 /// ten bytes either side of each record start.
-fn cuts(wire: &[u8]) -> BTreeSet<usize> {
-    if wire.len() <= 4096 {
-        return (0..=wire.len()).collect();
-    }
-    let mut set: BTreeSet<usize> = (0..=wire.len()).step_by(499).collect();
-    set.insert(wire.len());
-    for s in record_starts(wire) {
-        set.extend((s.saturating_sub(10)..=s + 10).map(|c| c.min(wire.len())));
-    }
-    set
+fn cuts(wire: &[u8]) -> Vec<usize> {
+    common::cuts(wire, 499)
 }
 
 /// The pieces a wire is fed in.

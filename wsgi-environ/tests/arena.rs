@@ -2,19 +2,11 @@
 //! pairs, lookups and lengths after any sequence of changes; equality,
 //! `Debug` (allocation counts: `tests/allocations.rs`).
 
+mod common;
+
+use common::config;
 use proptest::prelude::*;
 use wsgi_environ::Environ;
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 type Model = Vec<(Vec<u8>, Vec<u8>)>;
 

@@ -1,21 +1,13 @@
 //! Property tests: request → environ → request for the canonical subset;
 //! arbitrary environ bytes never panic; response head encode → parse.
 
+mod common;
+
+use common::config;
 use proptest::prelude::*;
 use wsgi_environ::build::{BuildOptions, Connection, Preset, build_environ};
 use wsgi_environ::parse::{ParseOptions, environ_to_request};
 use wsgi_environ::response::{ResponseHead, ResponseOptions, parse_cgi_response};
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 fn segment() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9_~-]{1,8}"

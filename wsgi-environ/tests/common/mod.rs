@@ -64,3 +64,15 @@ pub fn vars<'a>(p: &'a [(&'a str, &'a str)]) -> Vec<(&'a [u8], &'a [u8])> {
         .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
         .collect()
 }
+
+/// Proptest settings: 256 cases unless `PROPTEST_CASES` says otherwise.
+pub fn config() -> proptest::prelude::ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    proptest::prelude::ProptestConfig {
+        cases,
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}

@@ -1,0 +1,71 @@
+//! Committed captures and the cut points the split tests feed them at.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use fastcgi_proto::HEADER_LEN;
+
+/// `vectors/captures` of this crate.
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/captures")
+}
+
+/// One capture's bytes.
+pub fn capture(name: &str) -> Bytes {
+    std::fs::read(dir().join(name)).unwrap().into()
+}
+
+/// `(name, bytes)` of the non-empty captures sent by web servers
+/// (`requests`) or by applications, sorted by name.
+pub fn captures(requests: bool) -> Vec<(String, Bytes)> {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".bin"))
+        .filter(|n| {
+            let from_web_server = n.ends_with(".request.bin")
+                || ["nginx-", "apache-", "lighttpd-"]
+                    .iter()
+                    .any(|p| n.starts_with(p));
+            from_web_server == requests
+        })
+        .collect();
+    names.sort();
+    let out: Vec<(String, Bytes)> = names
+        .into_iter()
+        .map(|n| {
+            let b = capture(&n);
+            (n, b)
+        })
+        .filter(|(_, b)| !b.is_empty())
+        .collect();
+    assert!(out.len() >= if requests { 20 } else { 9 }, "{}", out.len());
+    out
+}
+
+/// Offsets of the record headers, read from the length fields.
+pub fn record_starts(wire: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    while let Some(h) = wire.get(pos..pos + HEADER_LEN) {
+        starts.push(pos);
+        pos += HEADER_LEN + usize::from(u16::from_be_bytes([h[4], h[5]])) + usize::from(h[6]);
+    }
+    starts
+}
+
+/// Every cut of a stream up to 4 KiB; of a longer one, every `stride`-th
+/// and the ten bytes either side of each record start.
+pub fn cuts(wire: &[u8], stride: usize) -> Vec<usize> {
+    if wire.len() <= 4096 {
+        return (0..=wire.len()).collect();
+    }
+    let mut set: BTreeSet<usize> = (0..=wire.len()).step_by(stride).collect();
+    set.insert(wire.len());
+    for s in record_starts(wire) {
+        set.extend((s.saturating_sub(10)..=s + 10).map(|c| c.min(wire.len())));
+    }
+    set.into_iter().collect()
+}
