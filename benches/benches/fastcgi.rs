@@ -202,6 +202,32 @@ fn stdout_1mib() -> Vec<u8> {
     out
 }
 
+/// Polls every event: the params count and STDIN bytes go into `params`
+/// and `stdin`; whether STDIN has ended.
+fn tally_request(conn: &mut server::Connection, params: &mut usize, stdin: &mut usize) -> bool {
+    let mut done = false;
+    while let Some(ev) = conn.poll_event() {
+        match ev {
+            server::Event::Params { params: p, .. } => *params = p.len(),
+            server::Event::Stdin { data, .. } => *stdin += data.len(),
+            server::Event::StdinEnd { .. } => done = true,
+            _ => {}
+        }
+    }
+    done
+}
+
+/// Polls every event; the STDOUT bytes among them.
+fn stdout_len(conn: &mut client::Connection) -> usize {
+    let mut out = 0;
+    while let Some(ev) = conn.poll_event() {
+        if let client::Event::Stdout { data, .. } = ev {
+            out += data.len();
+        }
+    }
+    out
+}
+
 /// (params, stdin bytes) from our application side, sans-IO.
 fn ours_request_sans_io(wire: &[u8]) -> (usize, usize) {
     let mut conn = server::Connection::new(server::Config::default());
@@ -210,15 +236,7 @@ fn ours_request_sans_io(wire: &[u8]) -> (usize, usize) {
     loop {
         let n = conn.handle_bytes(rest).expect("valid capture");
         rest = &rest[n..];
-        let mut done = false;
-        while let Some(ev) = conn.poll_event() {
-            match ev {
-                server::Event::Params { params: p, .. } => params = p.len(),
-                server::Event::Stdin { data, .. } => stdin += data.len(),
-                server::Event::StdinEnd { .. } => done = true,
-                _ => {}
-            }
-        }
+        let done = tally_request(&mut conn, &mut params, &mut stdin);
         if done || (n == 0 && rest.is_empty()) {
             return (params, stdin);
         }
@@ -233,15 +251,7 @@ fn ours_request_shared(wire: &Bytes) -> (usize, usize) {
     let mut src = wire.clone();
     loop {
         conn.handle_shared(&mut src).expect("valid capture");
-        let mut done = false;
-        while let Some(ev) = conn.poll_event() {
-            match ev {
-                server::Event::Params { params: p, .. } => params = p.len(),
-                server::Event::Stdin { data, .. } => stdin += data.len(),
-                server::Event::StdinEnd { .. } => done = true,
-                _ => {}
-            }
-        }
+        let done = tally_request(&mut conn, &mut params, &mut stdin);
         if done || src.is_empty() {
             return (params, stdin);
         }
@@ -262,13 +272,8 @@ async fn ours_request_async(wire: &[u8]) -> (usize, usize) {
             return (params, stdin);
         }
         conn.handle_buf(&mut buf).expect("valid capture");
-        while let Some(ev) = conn.poll_event() {
-            match ev {
-                server::Event::Params { params: p, .. } => params = p.len(),
-                server::Event::Stdin { data, .. } => stdin += data.len(),
-                server::Event::StdinEnd { .. } => return (params, stdin),
-                _ => {}
-            }
+        if tally_request(&mut conn, &mut params, &mut stdin) {
+            return (params, stdin);
         }
     }
 }
@@ -291,13 +296,7 @@ fn ours_response_sans_io(wire: &[u8]) -> usize {
     let mut conn = client::Connection::new();
     conn.begin(1, Role::RESPONDER, false).unwrap();
     conn.handle_bytes(wire).expect("valid capture");
-    let mut out = 0;
-    while let Some(ev) = conn.poll_event() {
-        if let client::Event::Stdout { data, .. } = ev {
-            out += data.len();
-        }
-    }
-    out
+    stdout_len(&mut conn)
 }
 
 /// The same from a `Bytes` (a clone of `wire`: a reference count), taken
@@ -307,13 +306,7 @@ fn ours_response_shared(wire: &Bytes) -> usize {
     conn.begin(1, Role::RESPONDER, false).unwrap();
     conn.handle_shared(&mut wire.clone())
         .expect("valid capture");
-    let mut out = 0;
-    while let Some(ev) = conn.poll_event() {
-        if let client::Event::Stdout { data, .. } = ev {
-            out += data.len();
-        }
-    }
-    out
+    stdout_len(&mut conn)
 }
 
 /// A `Bytes` holding `wire` on the heap, as a read buffer or a body chunk

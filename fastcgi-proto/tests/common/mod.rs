@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use fastcgi_proto::HEADER_LEN;
+use fastcgi_proto::client::{ClientError, Event as ClientEvent};
+use fastcgi_proto::server::{Event as AppEvent, ServerError};
 
 /// `vectors/captures` of this crate.
 pub fn dir() -> PathBuf {
@@ -68,4 +70,59 @@ pub fn cuts(wire: &[u8], stride: usize) -> Vec<usize> {
         set.extend((s.saturating_sub(10)..=s + 10).map(|c| c.min(wire.len())));
     }
     set.into_iter().collect()
+}
+
+/// What an application connection did with a fed stream.
+#[derive(Debug, PartialEq)]
+pub struct AppTrace {
+    /// Per call: bytes taken or the error, and the events polled after it.
+    pub steps: Vec<(Result<usize, ServerError>, Vec<AppEvent>)>,
+    /// Everything it gave to send.
+    pub output: Vec<u8>,
+    /// What the connection holds, unless it failed (then it is closed).
+    pub input_buffered: Option<usize>,
+    /// Content queued in events not yet polled.
+    pub buffered: usize,
+    /// Whether it ended closed.
+    pub closed: bool,
+}
+
+/// What a client connection did with a fed stream.
+#[derive(Debug, PartialEq)]
+pub struct ClientTrace {
+    /// Per call: the result and the events polled after it.
+    pub steps: Vec<(Result<(), ClientError>, Vec<ClientEvent>)>,
+    /// What the connection holds, unless it failed (then it is closed).
+    pub input_buffered: Option<usize>,
+}
+
+/// A valid request capture: no error in the end, except a kept
+/// connection's next BEGIN_REQUEST when it came in the same call as the
+/// first request (before the application could end it), and its params or
+/// a management reply came through.
+pub fn assert_valid_request_trace(name: &str, t: &AppTrace) {
+    let want_err = name
+        .starts_with("nginx-keep-conn")
+        .then_some(ServerError::RequestActive { id: 1 });
+    assert_eq!(t.steps.last().unwrap().0.err(), want_err, "{name}");
+    assert!(
+        t.steps
+            .iter()
+            .flat_map(|(_, e)| e)
+            .any(|e| matches!(e, AppEvent::Params { .. } | AppEvent::Replied { .. })),
+        "{name}"
+    );
+}
+
+/// A valid reply capture: the first call succeeds and ends a request or
+/// answers GET_VALUES.
+pub fn assert_valid_reply_trace(name: &str, t: &ClientTrace) {
+    let (r, events) = &t.steps[0];
+    assert_eq!(*r, Ok(()), "{name}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::End { .. } | ClientEvent::Values(_))),
+        "{name}: {events:?}"
+    );
 }
