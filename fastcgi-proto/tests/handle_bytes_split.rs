@@ -17,11 +17,11 @@ use std::collections::BTreeSet;
 use bytes::BytesMut;
 use common::{
     AppTrace, ClientTrace, assert_valid_reply_trace, assert_valid_request_trace, capture, captures,
-    record_starts,
+    pieces_at, record_starts,
 };
 use fastcgi_proto::client::{ClientError, Connection as Client, Event as ClientEvent};
 use fastcgi_proto::server::{Config, Connection as App, Event as AppEvent, ServerError};
-use fastcgi_proto::{DecodeError, RecordType, Role};
+use fastcgi_proto::{DecodeError, RecordType};
 
 /// Every cut of a stream up to 4 KiB; of a longer one, every 997th and the
 /// ten bytes either side of each record start.
@@ -114,55 +114,14 @@ fn app_feed(
     Ok(taken)
 }
 
-/// Feeds the wire in pieces cut at `cuts` the way an IO loop does: offers
-/// the rest of a piece again after polling events, until it is taken or
-/// nothing moves. With `respond`, every request is answered and ended as
-/// soon as its STDIN ends.
+/// [`common::run_app`] on `wire` cut at `cuts`, fed as `feed` says.
 fn run_app(config: Config, respond: bool, wire: &[u8], cuts: &[usize], feed: Feed) -> AppTrace {
-    let mut conn = App::new(config);
-    let mut steps = Vec::new();
-    let mut output = Vec::new();
-    let ends: Vec<usize> = cuts.iter().copied().chain([wire.len()]).collect();
-    let mut start = 0;
-    'pieces: for end in ends {
-        let mut pos = start;
-        start = end;
-        loop {
-            let r = app_feed(&mut conn, feed, wire, pos, end);
-            let events: Vec<AppEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
-            if respond {
-                for e in &events {
-                    if let AppEvent::StdinEnd { id } = e {
-                        conn.stdout(*id, b"Status: 200\r\n\r\nok").unwrap();
-                        conn.end_request(*id, 0).unwrap();
-                    }
-                }
-            }
-            while let Some(out) = conn.poll_transmit() {
-                output.extend_from_slice(&out);
-            }
-            let stuck = events.is_empty();
-            steps.push((r, events));
-            match r {
-                Err(_) => break 'pieces,
-                Ok(n) => {
-                    pos += n;
-                    if pos == end || (n == 0 && stuck) {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    // after an error the connection is closed: what it holds does not count
-    let failed = matches!(steps.last(), Some((Err(_), _)));
-    AppTrace {
-        steps,
-        output,
-        input_buffered: (!failed).then(|| conn.input_buffered()),
-        buffered: conn.buffered(),
-        closed: conn.is_closed(),
-    }
+    common::run_app(
+        config,
+        respond,
+        pieces_at(cuts, wire.len()),
+        |conn, start, end| app_feed(conn, feed, wire, start, end),
+    )
 }
 
 fn configs() -> [(&'static str, Config); 4] {
@@ -362,41 +321,12 @@ fn client_feed(
         .try_for_each(|(a, b)| conn.handle_bytes(&wire[a..b]))
 }
 
-/// Starts every request id the stream uses, feeds the wire in pieces cut at
-/// `cuts`, and starts an id again once its END_REQUEST is polled.
+/// [`common::run_client`] on `wire` cut at `cuts`, fed as `feed` says
+/// (through `handle_buf` if `buf`).
 fn run_client(wire: &[u8], cuts: &[usize], feed: Feed, buf: bool) -> ClientTrace {
-    let mut conn = Client::new();
-    let ids: BTreeSet<u16> = record_starts(wire)
-        .into_iter()
-        .map(|s| u16::from_be_bytes([wire[s + 2], wire[s + 3]]))
-        .filter(|&id| id != 0)
-        .collect();
-    for &id in &ids {
-        conn.begin(id, Role::RESPONDER, true).unwrap();
-    }
-    let mut steps = Vec::new();
-    let mut start = 0;
-    for end in cuts.iter().copied().chain([wire.len()]) {
-        let r = client_feed(&mut conn, feed, buf, wire, start, end);
-        start = end;
-        let events: Vec<ClientEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
-        for e in &events {
-            if let ClientEvent::End { id, .. } = e {
-                conn.begin(*id, Role::RESPONDER, true).unwrap();
-            }
-        }
-        let failed = r.is_err();
-        steps.push((r, events));
-        if failed {
-            break;
-        }
-    }
-    // after an error the connection is closed: what it holds does not count
-    let failed = matches!(steps.last(), Some((Err(_), _)));
-    ClientTrace {
-        steps,
-        input_buffered: (!failed).then(|| conn.input_buffered()),
-    }
+    common::run_client(wire, pieces_at(cuts, wire.len()), |conn, piece| {
+        client_feed(conn, feed, buf, wire, piece.start, piece.end)
+    })
 }
 
 /// Every cut against the record-by-record reference and `handle_buf`; the

@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -67,67 +66,30 @@ fn picks(wire: &[u8]) -> Vec<usize> {
 
 // ---------------------------------------------------------------- server
 
-/// Feeds `wire` in the pieces of `how` the way an IO loop does: a piece is
-/// offered again (what is left of it) after polling events until it is
-/// taken or nothing moves. With `shared` through `handle_shared` on slices
-/// of `wire` (checking that what is left is exactly the untaken rest of the
-/// piece, in place), else through `handle_bytes`. With `respond`, every
-/// request is answered and ended as soon as its STDIN ends.
+/// [`common::run_app`] on the pieces of `how`: with `shared` through
+/// `handle_shared` on slices of `wire` (checking that what is left is
+/// exactly the untaken rest of the piece, in place), else through
+/// `handle_bytes`.
 fn run_app(config: Config, respond: bool, wire: &Bytes, how: Feed, shared: bool) -> AppTrace {
-    let mut conn = App::new(config);
-    let mut steps = Vec::new();
-    let mut output = Vec::new();
-    'pieces: for piece in pieces(wire.len(), how) {
-        let mut pos = piece.start;
-        loop {
-            let r = if shared {
-                let mut src = wire.slice(pos..piece.end);
-                let r = conn
-                    .handle_shared(&mut src)
-                    .map(|()| piece.end - pos - src.len());
-                if let Ok(n) = r {
-                    assert_eq!(src, wire[pos + n..piece.end], "{how:?}");
-                    if !src.is_empty() {
-                        assert_eq!(src.as_ptr(), wire[pos + n..].as_ptr(), "{how:?}");
-                    }
-                }
-                r
-            } else {
-                conn.handle_bytes(&wire[pos..piece.end])
-            };
-            let events: Vec<AppEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
-            if respond {
-                for e in &events {
-                    if let AppEvent::StdinEnd { id } = e {
-                        conn.stdout(*id, b"Status: 200\r\n\r\nok").unwrap();
-                        conn.end_request(*id, 0).unwrap();
-                    }
+    common::run_app(
+        config,
+        respond,
+        pieces(wire.len(), how),
+        |conn, pos, end| {
+            if !shared {
+                return conn.handle_bytes(&wire[pos..end]);
+            }
+            let mut src = wire.slice(pos..end);
+            let r = conn.handle_shared(&mut src).map(|()| end - pos - src.len());
+            if let Ok(n) = r {
+                assert_eq!(src, wire[pos + n..end], "{how:?}");
+                if !src.is_empty() {
+                    assert_eq!(src.as_ptr(), wire[pos + n..].as_ptr(), "{how:?}");
                 }
             }
-            while let Some(out) = conn.poll_transmit() {
-                output.extend_from_slice(&out);
-            }
-            let stuck = events.is_empty();
-            steps.push((r, events));
-            match r {
-                Err(_) => break 'pieces,
-                Ok(n) => {
-                    pos += n;
-                    if pos == piece.end || (n == 0 && stuck) {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    let failed = matches!(steps.last(), Some((Err(_), _)));
-    AppTrace {
-        steps,
-        output,
-        input_buffered: (!failed).then(|| conn.input_buffered()),
-        buffered: conn.buffered(),
-        closed: conn.is_closed(),
-    }
+            r
+        },
+    )
 }
 
 fn small(max_buffered: usize) -> Config {
@@ -322,47 +284,19 @@ fn app_stdin_events_point_into_the_input() {
 
 // ---------------------------------------------------------------- client
 
-/// Starts every request id the stream uses, feeds the pieces of `how`
-/// (through `handle_shared` on slices of `wire` if `shared`, checking that
-/// each is left empty unless an error is returned, else through `handle_bytes`), and starts an id again
-/// once its END_REQUEST is polled.
+/// [`common::run_client`] on the pieces of `how`, through `handle_shared`
+/// on slices of `wire` (each left empty unless an error is returned) if
+/// `shared`, else through `handle_bytes`.
 fn run_client(wire: &Bytes, how: Feed, shared: bool) -> ClientTrace {
-    let mut conn = Client::new();
-    let ids: BTreeSet<u16> = record_starts(wire)
-        .into_iter()
-        .map(|s| u16::from_be_bytes([wire[s + 2], wire[s + 3]]))
-        .filter(|&id| id != 0)
-        .collect();
-    for &id in &ids {
-        conn.begin(id, Role::RESPONDER, true).unwrap();
-    }
-    let mut steps = Vec::new();
-    for piece in pieces(wire.len(), how) {
-        let r = if shared {
-            let mut src = wire.slice(piece);
-            let r = conn.handle_shared(&mut src);
-            assert!(r.is_err() || src.is_empty());
-            r
-        } else {
-            conn.handle_bytes(&wire[piece])
-        };
-        let events: Vec<ClientEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
-        for e in &events {
-            if let ClientEvent::End { id, .. } = e {
-                conn.begin(*id, Role::RESPONDER, true).unwrap();
-            }
+    common::run_client(wire, pieces(wire.len(), how), |conn, piece| {
+        if !shared {
+            return conn.handle_bytes(&wire[piece]);
         }
-        let failed = r.is_err();
-        steps.push((r, events));
-        if failed {
-            break;
-        }
-    }
-    let failed = matches!(steps.last(), Some((Err(_), _)));
-    ClientTrace {
-        steps,
-        input_buffered: (!failed).then(|| conn.input_buffered()),
-    }
+        let mut src = wire.slice(piece);
+        let r = conn.handle_shared(&mut src);
+        assert!(r.is_err() || src.is_empty());
+        r
+    })
 }
 
 /// Whole, every cut and one byte at a time against `handle_bytes`; returns

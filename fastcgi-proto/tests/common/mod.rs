@@ -2,12 +2,13 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use fastcgi_proto::HEADER_LEN;
-use fastcgi_proto::client::{ClientError, Event as ClientEvent};
-use fastcgi_proto::server::{Event as AppEvent, ServerError};
+use fastcgi_proto::client::{ClientError, Connection as Client, Event as ClientEvent};
+use fastcgi_proto::server::{Config, Connection as App, Event as AppEvent, ServerError};
+use fastcgi_proto::{HEADER_LEN, Role};
 
 /// `vectors/captures` of this crate.
 pub fn dir() -> PathBuf {
@@ -125,4 +126,113 @@ pub fn assert_valid_reply_trace(name: &str, t: &ClientTrace) {
             .any(|e| matches!(e, ClientEvent::End { .. } | ClientEvent::Values(_))),
         "{name}: {events:?}"
     );
+}
+
+/// Feeds the `pieces` of a stream to an application connection the way an
+/// IO loop does: `feed(conn, start, end)` offers `start..end` and returns
+/// how much was taken; what is left of a piece is offered again after
+/// polling events, until it is taken or nothing moves. With `respond`,
+/// every request is answered and ended as soon as its STDIN ends.
+pub fn run_app(
+    config: Config,
+    respond: bool,
+    pieces: impl IntoIterator<Item = Range<usize>>,
+    mut feed: impl FnMut(&mut App, usize, usize) -> Result<usize, ServerError>,
+) -> AppTrace {
+    let mut conn = App::new(config);
+    let mut steps = Vec::new();
+    let mut output = Vec::new();
+    'pieces: for piece in pieces {
+        let mut pos = piece.start;
+        loop {
+            let r = feed(&mut conn, pos, piece.end);
+            let events: Vec<AppEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
+            if respond {
+                for e in &events {
+                    if let AppEvent::StdinEnd { id } = e {
+                        conn.stdout(*id, b"Status: 200\r\n\r\nok").unwrap();
+                        conn.end_request(*id, 0).unwrap();
+                    }
+                }
+            }
+            while let Some(out) = conn.poll_transmit() {
+                output.extend_from_slice(&out);
+            }
+            let stuck = events.is_empty();
+            steps.push((r, events));
+            match r {
+                Err(_) => break 'pieces,
+                Ok(n) => {
+                    pos += n;
+                    if pos == piece.end || (n == 0 && stuck) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // after an error the connection is closed: what it holds does not count
+    let failed = matches!(steps.last(), Some((Err(_), _)));
+    AppTrace {
+        steps,
+        output,
+        input_buffered: (!failed).then(|| conn.input_buffered()),
+        buffered: conn.buffered(),
+        closed: conn.is_closed(),
+    }
+}
+
+/// Starts every request id `wire` uses, feeds its `pieces` to a client
+/// connection through `feed(conn, piece)`, and starts an id again once its
+/// END_REQUEST is polled.
+pub fn run_client(
+    wire: &[u8],
+    pieces: impl IntoIterator<Item = Range<usize>>,
+    mut feed: impl FnMut(&mut Client, Range<usize>) -> Result<(), ClientError>,
+) -> ClientTrace {
+    let mut conn = Client::new();
+    let ids: BTreeSet<u16> = record_starts(wire)
+        .into_iter()
+        .map(|s| u16::from_be_bytes([wire[s + 2], wire[s + 3]]))
+        .filter(|&id| id != 0)
+        .collect();
+    for &id in &ids {
+        conn.begin(id, Role::RESPONDER, true).unwrap();
+    }
+    let mut steps = Vec::new();
+    for piece in pieces {
+        let r = feed(&mut conn, piece);
+        let events: Vec<ClientEvent> = std::iter::from_fn(|| conn.poll_event()).collect();
+        for e in &events {
+            if let ClientEvent::End { id, .. } = e {
+                conn.begin(*id, Role::RESPONDER, true).unwrap();
+            }
+        }
+        let failed = r.is_err();
+        steps.push((r, events));
+        if failed {
+            break;
+        }
+    }
+    // after an error the connection is closed: what it holds does not count
+    let failed = matches!(steps.last(), Some((Err(_), _)));
+    ClientTrace {
+        steps,
+        input_buffered: (!failed).then(|| conn.input_buffered()),
+    }
+}
+
+/// `0..c1, c1..c2, …, cn..len`: the pieces of a stream of `len` bytes cut at
+/// the ascending offsets `cuts`.
+pub fn pieces_at(cuts: &[usize], len: usize) -> Vec<Range<usize>> {
+    let mut start = 0;
+    cuts.iter()
+        .copied()
+        .chain([len])
+        .map(|end| {
+            let piece = start..end;
+            start = end;
+            piece
+        })
+        .collect()
 }
